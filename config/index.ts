@@ -1,0 +1,74 @@
+import { z } from "zod";
+
+/** Every setting of a node, read from the environment once at start-up. */
+const csv = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) => s.split(",").map((part) => part.trim()).filter(Boolean));
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+export const ALL_SERVICES = ["api", "tickets", "shows", "bookings", "refunds", "ops", "datalake"] as const;
+
+export const EnvSchema = z.object({
+  POSTGRES_URL: z.url().default("postgres://postgres@127.0.0.1:5432/test"),
+  NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
+  /** Unset ⇒ this node starts the built-in gateway simulator and talks to it. */
+  GATEWAY_URL: z.url().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Port of the built-in gateway simulator (only when GATEWAY_URL is unset). */
+  GATEWAY_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8888),
+  /** Short names of the services this node runs; `all` means every one. */
+  SERVICES: csv("all"),
+  NODE_ID: z.string().min(1).optional(),
+  /** Isolates clusters (Moleculer namespace, JetStream streams/subjects, Redis keys) sharing servers. */
+  NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]*$/, "letters, digits, _ and - only").default(""),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+
+  JETSTREAM_REPLICAS: positiveInt(1),
+  /** How long JetStream remembers a Nats-Msg-Id; covers a relay restart. */
+  JETSTREAM_DUPLICATE_WINDOW_MS: positiveInt(10 * 60_000),
+  OUTBOX_BATCH_SIZE: positiveInt(500),
+  OUTBOX_POLL_MS: positiveInt(500),
+  OUTBOX_RETENTION_MS: positiveInt(60 * 60_000),
+  CONSUMER_MAX_DELIVERIES: positiveInt(8),
+  CONSUMER_BACKOFF_MS: csv("400,800,1000").pipe(z.array(z.string().regex(/^\d+$/, "comma-separated milliseconds").transform(Number)).min(1)),
+  CONSUMER_BACKOFF_MAX_MS: positiveInt(30_000),
+  CONSUMER_ACK_WAIT_MS: positiveInt(30_000),
+  CONSUMER_CONCURRENCY: positiveInt(16),
+  GATEWAY_TIMEOUT_MS: positiveInt(5_000),
+  REDIS_MIRROR_MAXLEN: nonNegativeInt(0),
+  REQUEST_TIMEOUT_MS: positiveInt(10_000),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; a bad value is one readable line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  const config = parsed.data;
+  const unknown = config.SERVICES.filter((s) => s !== "all" && !(ALL_SERVICES as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    throw new ConfigError(`invalid configuration: SERVICES: unknown ${unknown.join(", ")} (known: ${ALL_SERVICES.join(", ")})`);
+  }
+  if (config.GATEWAY_TIMEOUT_MS >= config.CONSUMER_ACK_WAIT_MS) {
+    throw new ConfigError("invalid configuration: GATEWAY_TIMEOUT_MS must be well under CONSUMER_ACK_WAIT_MS");
+  }
+  return config;
+}
+
+export function servicesOf(config: Config): string[] {
+  return config.SERVICES.includes("all") ? [...ALL_SERVICES] : config.SERVICES;
+}

@@ -1,0 +1,5 @@
+import { defineCommand, Uuid } from "./common.ts";
+
+export const RefundTicket = defineCommand("RefundTicket", {
+  ticket_id: Uuid,
+});

@@ -1,0 +1,185 @@
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import type { MessageContract, PayloadOf } from "../contracts/index.ts";
+import { errorMessage, isPermanent, PermanentError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { messageDuration, messagesDeadLettered, messagesFailed, messagesProcessed } from "./metrics.ts";
+import { MessageHeaders } from "./topology.ts";
+
+/** One message as a handler sees it, with what it needs to continue the trace and correlation. */
+export interface Delivery {
+  messageId: string;
+  name: string;
+  subject: string;
+  correlationId?: string;
+  traceparent?: string;
+  tracestate?: string;
+  /** 1 on the first delivery. */
+  deliveryCount: number;
+  /** The raw payload exactly as published. */
+  raw: string;
+}
+
+export interface DeadLetter {
+  delivery: Delivery;
+  error: string;
+}
+
+export interface RetryPolicy {
+  maxDeliveries: number;
+  /** Delays before the 2nd, 3rd, … delivery; past the list it doubles up to backoffMaxMs. */
+  backoffMs: number[];
+  backoffMaxMs: number;
+}
+
+export interface ConsumerOptions<C extends MessageContract> {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  stream: string;
+  subject: string;
+  /** Durable name shared by every instance of the handler on every node. */
+  durable: string;
+  /** The contract of a delivery: fixed for one message name, looked up by name for a wildcard subject. */
+  contractOf(delivery: Delivery): C;
+  retry: RetryPolicy;
+  ackWaitMs: number;
+  concurrency: number;
+  logger: Logger;
+  /** Metric label; the seed's handler names. */
+  handlerName: string;
+  handle(payload: PayloadOf<C>, delivery: Delivery): Promise<void>;
+  deadLetter(letter: DeadLetter): Promise<void>;
+}
+
+export function retryDelay(policy: RetryPolicy, deliveryCount: number): number {
+  const { backoffMs, backoffMaxMs } = policy;
+  const step = deliveryCount - 1;
+  if (step < backoffMs.length) return backoffMs[step]!;
+  return Math.min(backoffMaxMs, backoffMs[backoffMs.length - 1]! * 2 ** (step - backoffMs.length + 1));
+}
+
+/** Parses and validates a payload; anything malformed is permanent, it will never parse later. */
+export function decodePayload<C extends MessageContract>(contract: C, raw: string): PayloadOf<C> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new PermanentError(`payload is not JSON`);
+  }
+  const parsed = contract.schema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    throw new PermanentError(`payload breaks contract ${contract.name}: ${first.path.join(".")}: ${first.message}`);
+  }
+  return parsed.data as PayloadOf<C>;
+}
+
+function toDelivery(msg: JsMsg): Delivery {
+  const header = (key: string) => msg.headers?.get(key) || undefined;
+  return {
+    messageId: header(MessageHeaders.messageId) ?? `${msg.info.stream}:${msg.seq}`,
+    name: header(MessageHeaders.name) ?? msg.subject.split(".").pop()!,
+    subject: msg.subject,
+    correlationId: header(MessageHeaders.correlationId),
+    traceparent: header(MessageHeaders.traceparent),
+    tracestate: header(MessageHeaders.tracestate),
+    deliveryCount: msg.info.deliveryCount,
+    raw: msg.string(),
+  };
+}
+
+/**
+ * A durable JetStream pull consumer running one handler: explicit ack, retries with backoff,
+ * dead letters after the delivery budget (or at once for permanent errors), per-handler metrics.
+ * Every instance on every node pulls from the same durable, so the work spreads across nodes.
+ */
+export class MessageConsumer<C extends MessageContract> {
+  private messages?: ConsumerMessages;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+  private loop?: Promise<void>;
+
+  constructor(private readonly options: ConsumerOptions<C>) {}
+
+  async start(): Promise<void> {
+    const { jsm, js, stream, durable, subject, ackWaitMs, concurrency } = this.options;
+    const config = {
+      durable_name: durable,
+      filter_subject: subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(ackWaitMs),
+      max_deliver: -1,
+      max_ack_pending: Math.max(1000, concurrency * 4),
+    };
+    const existing = await jsm.consumers.info(stream, durable).catch(() => null);
+    if (!existing) {
+      await jsm.consumers.add(stream, config).catch(async (error) => {
+        // another node created it a moment ago
+        if (!(await jsm.consumers.info(stream, durable).catch(() => null))) throw error;
+      });
+    }
+    const consumer = await js.consumers.get(stream, durable);
+    this.messages = await consumer.consume({ max_messages: concurrency });
+    this.loop = this.pump(this.messages);
+  }
+
+  /** Stops pulling, lets in-flight messages finish and hands back the ones not started. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.messages?.close();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async pump(messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) {
+      if (this.stopping) {
+        msg.nak();
+        continue;
+      }
+      const job = this.process(msg).finally(() => this.inFlight.delete(job));
+      this.inFlight.add(job);
+      if (this.inFlight.size >= this.options.concurrency) await Promise.race(this.inFlight);
+    }
+  }
+
+  private async process(msg: JsMsg): Promise<void> {
+    const { handlerName, logger, retry } = this.options;
+    const delivery = toDelivery(msg);
+    const labels = { topic: msg.subject, handler: handlerName };
+    const endTimer = messageDuration.startTimer(labels);
+    messagesProcessed.inc(labels);
+    try {
+      await this.options.handle(decodePayload(this.options.contractOf(delivery), delivery.raw), delivery);
+      msg.ack();
+    } catch (error) {
+      messagesFailed.inc(labels);
+      const log = { handler: handlerName, message_id: delivery.messageId, correlation_id: delivery.correlationId, deliveries: delivery.deliveryCount, err: errorMessage(error) };
+      if (isPermanent(error) || delivery.deliveryCount >= retry.maxDeliveries) {
+        await this.deadLetter(msg, delivery, error, labels);
+      } else {
+        const delay = retryDelay(retry, delivery.deliveryCount);
+        logger.warn({ ...log, retry_in_ms: delay }, "message handling failed; will retry");
+        msg.nak(delay);
+      }
+    } finally {
+      endTimer();
+    }
+  }
+
+  private async deadLetter(msg: JsMsg, delivery: Delivery, error: unknown, labels: { topic: string; handler: string }): Promise<void> {
+    try {
+      await this.options.deadLetter({ delivery, error: errorMessage(error) });
+      messagesDeadLettered.inc(labels);
+      this.options.logger.error(
+        { handler: this.options.handlerName, message_id: delivery.messageId, correlation_id: delivery.correlationId, deliveries: delivery.deliveryCount, err: errorMessage(error) },
+        "message moved to dead letters",
+      );
+      msg.term("dead-lettered");
+    } catch (storeError) {
+      this.options.logger.error({ err: errorMessage(storeError) }, "could not store dead letter; will redeliver");
+      msg.nak(this.options.retry.backoffMaxMs);
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * A failure that retrying cannot fix (a malformed message, an event that can never apply): the
+ * consumer dead-letters it at once instead of spending its delivery budget.
+ */
+export class PermanentError extends Error {
+  override readonly name = "PermanentError";
+}
+
+export function isPermanent(error: unknown): boolean {
+  return error instanceof PermanentError || (typeof error === "object" && error !== null && (error as { permanent?: unknown }).permanent === true);
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,28 @@
+import moleculer from "moleculer";
+import type { z } from "zod";
+
+const { MoleculerClientError } = moleculer.Errors;
+
+/** A client mistake with its HTTP status; the api-gateway renders it as {"error": message, details?}. */
+export class HttpError extends MoleculerClientError {
+  constructor(status: number, message: string, details?: unknown) {
+    super(message, status, httpErrorType(status), details);
+  }
+}
+
+function httpErrorType(status: number): string {
+  return ({ 400: "BAD_REQUEST", 404: "NOT_FOUND", 409: "CONFLICT", 422: "UNPROCESSABLE_ENTITY" } as Record<number, string>)[status] ?? "CLIENT_ERROR";
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Validates input against a zod schema; failure is a 400 naming every bad field. */
+export function validate<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const details: FieldProblem[] = parsed.error.issues.map((issue) => ({ field: issue.path.join(".") || "(body)", message: issue.message }));
+  throw new HttpError(400, `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`, details);
+}

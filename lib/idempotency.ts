@@ -1,0 +1,52 @@
+import { createHash } from "node:crypto";
+import type { Transaction } from "./db.ts";
+import { HttpError } from "./http-errors.ts";
+
+export interface StoredResponse<T> {
+  status: number;
+  body: T;
+  /** True when this is a replay of an earlier request with the same key. */
+  replayed: boolean;
+}
+
+/** Hash of a request body that ignores key order and whitespace: same meaning, same hash. */
+export function requestHash(body: unknown): string {
+  return createHash("sha256").update(canonicalJson(body)).digest("hex");
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/**
+ * Runs `work` once per (scope, key) inside the caller's transaction. The key row is inserted first:
+ * a concurrent request with the same key waits on it and then replays the stored answer; the same
+ * key with another body is refused with 422. Because the row commits with the work's effects, a
+ * request that failed leaves no key behind and can be retried.
+ */
+export async function oncePerKey<T>(
+  trx: Transaction,
+  scope: string,
+  key: string,
+  hash: string,
+  work: () => Promise<{ status: number; body: T }>,
+): Promise<StoredResponse<T>> {
+  const inserted = await trx("idempotency_keys").insert({ scope, key, request_hash: hash }).onConflict(["scope", "key"]).ignore().returning("key");
+  if (inserted.length === 0) {
+    const stored = await trx("idempotency_keys").where({ scope, key }).first();
+    if (stored.request_hash !== hash) {
+      throw new HttpError(422, "Idempotency-Key was already used with a different request body");
+    }
+    return { status: stored.status, body: stored.response as T, replayed: true };
+  }
+  const result = await work();
+  await trx("idempotency_keys").where({ scope, key }).update({ status: result.status, response: JSON.stringify(result.body ?? null) });
+  return { ...result, replayed: false };
+}

@@ -1,0 +1,72 @@
+import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
+import type { MessageKind, Topology } from "./topology.ts";
+
+export interface NatsAuth {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+}
+
+/**
+ * Splits `NATS_URL` (comma-separated servers, credentials as `user:pass@` or `token@`) into the
+ * options both NATS clients take, so credentials work for every connection the system opens.
+ */
+export function parseNatsUrl(natsUrl: string): NatsAuth {
+  const auth: NatsAuth = { servers: [] };
+  for (const entry of natsUrl.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const url = new URL(entry.includes("://") ? entry : `nats://${entry}`);
+    if (url.username && url.password) {
+      auth.user = decodeURIComponent(url.username);
+      auth.pass = decodeURIComponent(url.password);
+    } else if (url.username) {
+      auth.token = decodeURIComponent(url.username);
+    }
+    auth.servers.push(`${url.hostname}:${url.port || "4222"}`);
+  }
+  return auth;
+}
+
+export async function connectNats(natsUrl: string, name: string): Promise<NatsConnection> {
+  const { servers, user, pass, token } = parseNatsUrl(natsUrl);
+  return connect({ servers, user, pass, token, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+}
+
+export interface Backbone {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+export async function openBackbone(nc: NatsConnection): Promise<Backbone> {
+  return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+}
+
+export interface StreamSettings {
+  replicas: number;
+  duplicateWindowMs: number;
+}
+
+/** Creates the EVENTS and COMMANDS streams, or brings an existing one to these settings. */
+export async function ensureStreams(jsm: JetStreamManager, topology: Topology, settings: StreamSettings): Promise<void> {
+  for (const kind of ["event", "command"] as MessageKind[]) {
+    const config = {
+      name: topology.streams[kind],
+      subjects: [topology.streamSubjects(kind)],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      num_replicas: settings.replicas,
+      duplicate_window: nanos(settings.duplicateWindowMs),
+      max_age: nanos(7 * 24 * 3_600_000),
+    };
+    const existing = await jsm.streams.info(config.name).catch(() => null);
+    if (existing) {
+      const { storage: _immutable, ...updatable } = config;
+      await jsm.streams.update(config.name, { ...existing.config, ...updatable });
+    } else {
+      await jsm.streams.add(config);
+    }
+  }
+}

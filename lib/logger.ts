@@ -1,0 +1,7 @@
+/** The logging surface lib/ needs; Moleculer's service logger and pino both satisfy it. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

@@ -1,0 +1,109 @@
+import type { ServiceBroker } from "moleculer";
+import { Redis } from "ioredis";
+import type { Config } from "../config/index.ts";
+import { createGatewayClient, type GatewayClient } from "../adapters/gateway.ts";
+import { createDatabase, type Database } from "./db.ts";
+import { connectNats, ensureStreams, openBackbone, type Backbone } from "./jetstream.ts";
+import type { Logger } from "./logger.ts";
+import { OutboxRelay } from "./outbox.ts";
+import { createTopology, type Topology } from "./topology.ts";
+
+/**
+ * The connections and background workers one node shares between its services. Created before the
+ * broker starts, closed after it stops; services reach it through `runtimeOf(this.broker)`.
+ */
+export interface Runtime {
+  readonly config: Config;
+  readonly topology: Topology;
+  readonly db: Database;
+  readonly backbone: Backbone;
+  readonly redis: Redis;
+  readonly gateway: GatewayClient;
+  /** Starts this node's outbox relay once, however many services ask for it. */
+  ensureRelay(): Promise<OutboxRelay>;
+  close(): Promise<void>;
+}
+
+const runtimes = new WeakMap<ServiceBroker, Runtime>();
+
+export function attachRuntime(broker: ServiceBroker, runtime: Runtime): void {
+  runtimes.set(broker, runtime);
+}
+
+export function runtimeOf(broker: ServiceBroker): Runtime {
+  const runtime = runtimes.get(broker);
+  if (!runtime) throw new Error("no runtime attached to this broker (start nodes with startNode)");
+  return runtime;
+}
+
+export class DependencyError extends Error {}
+
+async function reach<T>(what: string, hint: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    throw new DependencyError(`cannot reach ${what}: ${error instanceof Error ? error.message : String(error)}. ${hint}`);
+  }
+}
+
+export async function openRuntime(config: Config, logger: Logger, gatewayUrl: string): Promise<Runtime> {
+  const topology = createTopology(config.NAMESPACE);
+  const db = createDatabase(config.POSTGRES_URL);
+  const closers: (() => Promise<unknown>)[] = [() => db.destroy()];
+  try {
+    await reach(`Postgres at ${redact(config.POSTGRES_URL)}`, "Start it, or `docker compose up -d postgres`.", () => db.raw("SELECT 1"));
+    const nc = await reach(`NATS at ${redact(config.NATS_URL)}`, "Start nats-server with -js, or `docker compose up -d nats`.", () =>
+      connectNats(config.NATS_URL, `tickets-${config.NODE_ID ?? "node"}`),
+    );
+    closers.push(() => nc.drain());
+    const backbone = await reach("JetStream", "Enable JetStream on the NATS server (-js).", async () => {
+      const opened = await openBackbone(nc);
+      await ensureStreams(opened.jsm, topology, { replicas: config.JETSTREAM_REPLICAS, duplicateWindowMs: config.JETSTREAM_DUPLICATE_WINDOW_MS });
+      return opened;
+    });
+    // The mirror's Redis is optional at start-up: it is reported as degraded and caught up later.
+    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    redis.on("error", () => undefined);
+    await redis.connect().catch((error) => logger.warn({ err: error.message }, `Redis at ${redact(config.REDIS_URL)} unreachable; the Streams mirror will lag until it is back`));
+    closers.push(async () => redis.disconnect());
+
+    let relay: Promise<OutboxRelay> | undefined;
+    const runtime: Runtime = {
+      config,
+      topology,
+      db,
+      backbone,
+      redis,
+      gateway: createGatewayClient({ baseUrl: gatewayUrl, timeoutMs: config.GATEWAY_TIMEOUT_MS }),
+      ensureRelay() {
+        relay ??= (async () => {
+          const started = new OutboxRelay({
+            db,
+            js: backbone.js,
+            postgresUrl: config.POSTGRES_URL,
+            logger,
+            batchSize: config.OUTBOX_BATCH_SIZE,
+            pollMs: config.OUTBOX_POLL_MS,
+            retentionMs: config.OUTBOX_RETENTION_MS,
+          });
+          await started.start();
+          return started;
+        })();
+        return relay;
+      },
+      async close() {
+        if (relay) await (await relay).stop().catch((error) => logger.warn({ err: error.message }, "relay stop failed"));
+        for (const close of closers.reverse()) await close().catch(() => undefined);
+      },
+    };
+    return runtime;
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A URL safe to log: credentials replaced. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}

@@ -1,0 +1,15 @@
+import type { Knex } from "knex";
+import * as businessSchema from "./20261126_001_business_schema.ts";
+import * as messagingSchema from "./20261126_002_messaging_schema.ts";
+
+/** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
+const migrations: Record<string, Knex.Migration> = {
+  "20261126_001_business_schema": businessSchema,
+  "20261126_002_messaging_schema": messagingSchema,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};

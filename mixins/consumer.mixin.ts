@@ -1,0 +1,188 @@
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { contractsByName, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
+import { MessageConsumer, decodePayload, type Delivery } from "../lib/consumer.ts";
+import type { Transaction } from "../lib/db.ts";
+import { errorMessage, PermanentError } from "../lib/errors.ts";
+import type { Runtime } from "../lib/runtime.ts";
+import { DatabaseMixin } from "./database.mixin.ts";
+
+/** A delivery inside a handler; `trx` is set when the subscription keeps an inbox. */
+export interface HandlerDelivery extends Delivery {
+  trx: Transaction;
+}
+
+type InboxKey = (payload: never, delivery: Delivery) => string;
+
+export interface Subscription {
+  /** Contract name (data, so Moleculer's deep clone of the schema leaves it intact); "*" for every event. */
+  message: string;
+  /**
+   * "message": run the handler in a transaction that first records (handler, message id) and skips
+   * a message already recorded; a function: the same with a natural key (for gateway calls that
+   * carry no idempotency key). The gateway call then happens inside that transaction, so a failure
+   * rolls the marker back and a concurrent copy waits on it.
+   */
+  inbox?: "message" | InboxKey;
+  handle(this: Service, payload: unknown, delivery: HandlerDelivery): Promise<void>;
+}
+
+export type Subscriptions = Record<string, Subscription>;
+
+/** Typed constructor of one subscription: `StoreTicket: on(TicketBookingConfirmed_v1, async function (ticket, delivery) {…})`. */
+export function on<C extends MessageContract, S = Service & Record<string, any>>(
+  contract: C,
+  handle: (this: S, payload: PayloadOf<C>, delivery: HandlerDelivery) => Promise<void>,
+  options: { inbox?: "message" | ((payload: PayloadOf<C>, delivery: Delivery) => string) } = {},
+): Subscription {
+  return { message: contract.name, inbox: options.inbox as Subscription["inbox"], handle: handle as Subscription["handle"] };
+}
+
+/** Every event, whatever its name (the data lake): each payload is checked against its own contract. */
+export function onEveryEvent<S = Service & Record<string, any>>(
+  handle: (this: S, payload: { header: MessageHeader }, delivery: HandlerDelivery) => Promise<void>,
+): Subscription {
+  return { message: EVERY_EVENT, handle: handle as Subscription["handle"] };
+}
+
+const EVERY_EVENT = "*";
+
+export function durableName(service: string, handler: string): string {
+  return `${service}-${handler}`.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
+function contractNamed(name: string): MessageContract {
+  const contract = contractsByName.get(name);
+  if (!contract) throw new PermanentError(`unknown message "${name}"`);
+  return contract;
+}
+
+function contractOf(subscription: Subscription, delivery: Delivery): MessageContract {
+  return contractNamed(subscription.message === EVERY_EVENT ? delivery.name : subscription.message);
+}
+
+interface DeadLetterRow {
+  id: number;
+  handler: string;
+  message_id: string;
+  name: string;
+  subject: string;
+  payload: string;
+  metadata: Record<string, string>;
+  deliveries: number;
+}
+
+/**
+ * Runs the service's `subscriptions`: one durable JetStream consumer per handler, shared by every
+ * instance of the service on every node; dead letters land in Postgres and can be replayed.
+ */
+export function ConsumerMixin(): Partial<ServiceSchema> {
+  return {
+    mixins: [DatabaseMixin()],
+    actions: {
+      replayDeadLetter: {
+        visibility: "public",
+        params: { id: "number" },
+        async handler(ctx: Context<{ id: number }>) {
+          return this.replayDeadLetter(ctx.params.id);
+        },
+      },
+    },
+    methods: {
+      subscriptionList(): [string, Subscription][] {
+        return Object.entries((this.schema as { subscriptions?: Subscriptions }).subscriptions ?? {});
+      },
+
+      /** Runs one handler on one delivery, inside its inbox transaction when it keeps one. */
+      async runHandler(handler: string, subscription: Subscription, payload: unknown, delivery: Delivery): Promise<void> {
+        const runtime: Runtime = this.runtime;
+        if (!subscription.inbox) {
+          return subscription.handle.call(this, payload, delivery as HandlerDelivery);
+        }
+        const key = subscription.inbox === "message" ? delivery.messageId : subscription.inbox(payload as never, delivery);
+        const inboxName = durableName(this.name, handler);
+        await runtime.db.transaction(async (trx) => {
+          const inserted = await trx("processed_messages").insert({ handler: inboxName, key }).onConflict(["handler", "key"]).ignore().returning("key");
+          if (inserted.length === 0) {
+            this.logger.debug({ handler, key, message_id: delivery.messageId }, "already processed; skipping");
+            return;
+          }
+          await subscription.handle.call(this, payload, { ...delivery, trx });
+        });
+      },
+
+      async replayDeadLetter(id: number) {
+        const runtime: Runtime = this.runtime;
+        const row: DeadLetterRow | undefined = await runtime.db("dead_letters").where({ id, service: this.name }).first();
+        if (!row) return { id, replayed: false, error: "dead letter not found" };
+        const entry = this.subscriptionList().find(([name]: [string]) => durableName(this.name, name) === row.handler);
+        if (!entry) return { id, replayed: false, error: `handler ${row.handler} no longer exists` };
+        const [handler, subscription] = entry as [string, Subscription];
+        const delivery: Delivery = {
+          messageId: row.message_id,
+          name: row.name,
+          subject: row.subject,
+          correlationId: row.metadata.correlation_id,
+          traceparent: row.metadata.traceparent,
+          deliveryCount: row.deliveries + 1,
+          raw: row.payload,
+        };
+        try {
+          await this.runHandler(handler, subscription, decodePayload(contractOf(subscription, delivery), row.payload), delivery);
+        } catch (error) {
+          await runtime.db("dead_letters").where({ id }).update({ error: errorMessage(error), deliveries: delivery.deliveryCount });
+          return { id, replayed: false, error: errorMessage(error) };
+        }
+        await runtime.db("dead_letters").where({ id }).delete();
+        this.logger.info({ id, handler, message_id: row.message_id }, "dead letter replayed");
+        return { id, replayed: true };
+      },
+    },
+
+    async started() {
+      const runtime: Runtime = this.runtime;
+      const { config, topology, backbone } = runtime;
+      this.consumers = [] as MessageConsumer<MessageContract>[];
+      for (const [handler, subscription] of this.subscriptionList() as [string, Subscription][]) {
+        const everyEvent = subscription.message === EVERY_EVENT;
+        const contract = everyEvent ? undefined : contractNamed(subscription.message);
+        const durable = durableName(this.name, handler);
+        const consumer = new MessageConsumer({
+          js: backbone.js,
+          jsm: backbone.jsm,
+          stream: topology.streams[contract?.kind ?? "event"],
+          subject: contract ? topology.subject(contract.kind, contract.name) : topology.streamSubjects("event"),
+          durable,
+          contractOf: (delivery: Delivery) => contract ?? contractNamed(delivery.name),
+          handlerName: handler,
+          retry: { maxDeliveries: config.CONSUMER_MAX_DELIVERIES, backoffMs: config.CONSUMER_BACKOFF_MS, backoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS },
+          ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
+          concurrency: config.CONSUMER_CONCURRENCY,
+          logger: this.logger,
+          handle: (payload: PayloadOf<MessageContract>, delivery: Delivery) => this.runHandler(handler, subscription, payload, delivery),
+          deadLetter: async ({ delivery, error }) => {
+            await runtime.db("dead_letters")
+              .insert({
+                handler: durable,
+                service: this.name,
+                message_id: delivery.messageId,
+                name: delivery.name,
+                subject: delivery.subject,
+                payload: delivery.raw,
+                metadata: { correlation_id: delivery.correlationId ?? "", traceparent: delivery.traceparent ?? "" },
+                error,
+                deliveries: delivery.deliveryCount,
+              })
+              .onConflict(["handler", "message_id"])
+              .merge(["error", "deliveries", "created_at"]);
+          },
+        });
+        await consumer.start();
+        this.consumers.push(consumer);
+      }
+    },
+
+    async stopped() {
+      await Promise.all((this.consumers ?? []).map((consumer: MessageConsumer<MessageContract>) => consumer.stop()));
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Subscriptions } from "./consumer.mixin.ts";
+import type { DatabaseMethods } from "./database.mixin.ts";
+import type { OutboxMethods } from "./outbox.mixin.ts";
+
+/** A business service: database, outbox and message subscriptions, with `this` typed accordingly. */
+export type TicketsServiceSchema<Methods = {}> = ServiceSchema<ServiceSettingSchema, DatabaseMethods & OutboxMethods & Methods> & {
+  subscriptions?: Subscriptions;
+};

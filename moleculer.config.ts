@@ -1,0 +1,42 @@
+import type { BrokerOptions } from "moleculer";
+import type { Config } from "./config/index.ts";
+import { parseNatsUrl } from "./lib/jetstream.ts";
+
+/**
+ * Broker settings of one Tickets node. Everything that varies between machines comes from the
+ * validated environment (config/), so this file reads as the policy of the cluster.
+ */
+export function brokerOptions(config: Config): BrokerOptions {
+  const { servers, user, pass, token } = parseNatsUrl(config.NATS_URL);
+  return {
+    // Several clusters may share one NATS; the namespace keeps their services apart.
+    namespace: config.NAMESPACE,
+    nodeID: config.NODE_ID ?? null,
+
+    // Actions travel over NATS (the `nats@2` package the transporter requires). Credentials in
+    // NATS_URL are passed explicitly, so user/password or token auth works here as well.
+    transporter: { type: "NATS", options: { servers: servers.map((s) => `nats://${s}`), user, pass, token } },
+
+    // JSON logs through pino; services log `logger.info({ fields }, "message")`.
+    logger: { type: "Pino", options: { level: config.LOG_LEVEL, pino: { options: { base: { node: config.NODE_ID } } } } },
+    logLevel: config.LOG_LEVEL,
+
+    // Moleculer waits forever by default; a call that cannot finish in time fails instead.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    // Our actions are idempotent by design (Idempotency-Key rows, natural keys), so a call that
+    // timed out on a node that died is safe to retry on another one.
+    retryPolicy: { enabled: true, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err) => Boolean((err as { retryable?: boolean }).retryable) },
+    // A SIGKILLed node stops getting calls after this long without heartbeats.
+    heartbeatInterval: 2,
+    heartbeatTimeout: 6,
+    registry: { strategy: "RoundRobin", preferLocal: true },
+    circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 30, halfOpenTime: 5_000, check: (err) => (err as { code?: number }).code! >= 500 },
+
+    metrics: { enabled: true, reporter: [] },
+    tracing: { enabled: false },
+
+    // Handlers get up to 30 s to finish in-flight work on SIGTERM.
+    tracking: { enabled: true, shutdownTimeout: 30_000 },
+    skipProcessEventRegistration: true,
+  };
+}
