@@ -1,0 +1,179 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { Redis } from "ioredis";
+import { loadConfig, type Config } from "../../config/index.ts";
+import { startGatewaySimulator, type GatewaySimulator } from "../../lib/gateway-simulator.ts";
+import { connectNats } from "../../lib/jetstream.ts";
+import { startNode, type TicketsNode } from "../../lib/node.ts";
+import { createTopology } from "../../lib/topology.ts";
+import { infrastructure } from "./infrastructure.ts";
+
+export const uniqueName = (prefix: string) => `${prefix}${randomBytes(5).toString("hex")}`;
+
+/** A database of its own for one test file, dropped by the returned function. */
+export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const { postgresUrl } = await infrastructure();
+  const name = uniqueName("tickets_t_");
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const client = new pg.Client({ connectionString: postgresUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** Removes the JetStream streams and Redis keys of a test namespace. */
+export async function removeNamespace(namespace: string): Promise<void> {
+  const { natsUrl, redisUrl } = await infrastructure();
+  const topology = createTopology(namespace);
+  const nc = await connectNats(natsUrl, "test-cleanup");
+  try {
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    const jsm = await jetstreamManager(nc);
+    for (const stream of Object.values(topology.streams)) await jsm.streams.delete(stream).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+  const redis = new Redis(redisUrl);
+  try {
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, batch] = await redis.scan(cursor, "MATCH", `${namespace}.*`, "COUNT", 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== "0");
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface HttpResult<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface TestSystem {
+  node: TicketsNode;
+  config: Config;
+  /** Base URL of the api-gateway, e.g. http://127.0.0.1:40123 */
+  url: string;
+  sim: GatewaySimulator;
+  namespace: string;
+  http<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult<T>>;
+  /** Another node on the same database, namespace and gateway (a second instance, a worker). */
+  startNode(env?: Record<string, string>): Promise<TicketsNode>;
+  stop(): Promise<void>;
+}
+
+export interface TestSystemOptions {
+  /** Extra environment for the node (SERVICES, CONSUMER_MAX_DELIVERIES, …). */
+  env?: Record<string, string>;
+  simulator?: Parameters<typeof startGatewaySimulator>[0];
+}
+
+/** Fast retries so failure paths finish in seconds; quiet logs unless TEST_LOG_LEVEL asks. */
+const testDefaults = {
+  CONSUMER_BACKOFF_MS: "50,100,200",
+  CONSUMER_BACKOFF_MAX_MS: "400",
+  CONSUMER_MAX_DELIVERIES: "4",
+  CONSUMER_ACK_WAIT_MS: "10000",
+  GATEWAY_TIMEOUT_MS: "3000",
+  OUTBOX_POLL_MS: "200",
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "fatal",
+  PORT: "0",
+};
+
+/**
+ * One whole Tickets system for a test file: its own database, namespace (streams, subjects, Redis
+ * keys, Moleculer namespace) and gateway simulator on a random port, torn down by `stop()`.
+ */
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  const infra = await infrastructure();
+  const database = await createTestDatabase();
+  const namespace = uniqueName("t");
+  const sim = await startGatewaySimulator({ port: 0, ...options.simulator });
+  const nodes: TicketsNode[] = [];
+  const configFor = (env: Record<string, string> = {}) =>
+    loadConfig({
+      ...testDefaults,
+      POSTGRES_URL: database.url,
+      NATS_URL: infra.natsUrl,
+      REDIS_URL: infra.redisUrl,
+      GATEWAY_URL: sim.url,
+      NAMESPACE: namespace,
+      ...options.env,
+      ...env,
+    });
+  const launch = async (env?: Record<string, string>) => {
+    const node = await startNode(configFor(env));
+    nodes.push(node);
+    return node;
+  };
+
+  const node = await launch({ NODE_ID: `${namespace}-main` });
+  const url = `http://127.0.0.1:${node.httpPort}`;
+  return {
+    node,
+    config: node.config,
+    url,
+    sim,
+    namespace,
+    async http(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
+      }
+      const response = await fetch(`${url}${path}`, init);
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: response.status, headers: response.headers, body: parsed as any, text };
+    },
+    startNode: (env) => launch({ NODE_ID: uniqueName(`${namespace}-n`), ...env }),
+    async stop() {
+      await Promise.allSettled(nodes.map((n) => n.stop()));
+      await sim.close();
+      await removeNamespace(namespace).catch(() => undefined);
+      await database.drop();
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value (or stops throwing); fails with the last error after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T> | T, { timeoutMs = 15_000, intervalMs = 100 } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+      lastError = new Error("condition still false");
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw lastError;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Waits `ms`; used only to give a would-be duplicate time to appear before asserting there is none. */
+export const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
