@@ -2,7 +2,7 @@ import type { Database } from "../lib/db.ts";
 import type { Money } from "../contracts/index.ts";
 import type { TicketView } from "../contracts/http.ts";
 
-interface TicketFacts {
+export interface TicketFacts {
   ticket_id: string;
   customer_email: string;
   price: Money;

@@ -1,13 +1,16 @@
 import type { Context } from "moleculer";
-import { TicketBookingCanceled_v1, TicketBookingConfirmed_v1 } from "../contracts/index.ts";
+import type { GatewayClient } from "../adapters/gateway.ts";
+import { TicketBookingCanceled_v1, TicketBookingConfirmed_v1, TicketPrinted_v1, TicketReceiptIssued_v1 } from "../contracts/index.ts";
 import { TicketsStatusRequest, type TicketView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
 import { oncePerKey, requestHash } from "../lib/idempotency.ts";
+import type { Delivery } from "../lib/consumer.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 import * as tickets from "./tickets.repository.ts";
+import type { TicketFacts } from "./tickets.repository.ts";
 
 /** Tickets: the partner's confirmations and cancellations, and the tickets they produce. */
 const TicketsService: TicketsServiceSchema = {
@@ -56,7 +59,75 @@ const TicketsService: TicketsServiceSchema = {
     RemoveCanceledTicket: on(TicketBookingCanceled_v1, async function (event) {
       await tickets.cancel(this.db, event);
     }),
+
+    // Fulfilment: each effect happens once per ticket, however often the ticket is confirmed or a
+    // message redelivered. The inbox marker is keyed by the ticket and commits with the handler's
+    // outbox rows, so a follow-up event is published once. A delivery carries the correlation id
+    // and traceparent the gateway calls forward (it is their CallContext).
+
+    AppendToTracker: on(
+      TicketBookingConfirmed_v1,
+      async function (ticket, delivery) {
+        await appendRowOnce(this.runtime.gateway, "tickets-to-print", sheetRow(ticket), delivery);
+      },
+      { inbox: perTicket },
+    ),
+
+    PrintTicket: on(
+      TicketBookingConfirmed_v1,
+      async function (ticket, delivery) {
+        const fileName = `${ticket.ticket_id}-ticket.html`;
+        const content = `<html><body>Ticket ID: ${ticket.ticket_id}, Price: ${ticket.price.amount} ${ticket.price.currency}</body></html>`;
+        await (this.runtime.gateway as GatewayClient).files.put(fileName, content, delivery);
+        await this.publish(delivery.trx, { contract: TicketPrinted_v1, body: { ticket_id: ticket.ticket_id, file_name: fileName } }, delivery);
+      },
+      { inbox: perTicket },
+    ),
+
+    IssueReceipt: on(
+      TicketBookingConfirmed_v1,
+      async function (ticket, delivery) {
+        const receipt = await (this.runtime.gateway as GatewayClient).receipts.issue(
+          { ticket_id: ticket.ticket_id, price: ticket.price, idempotency_key: `${ticket.header.idempotency_key}-${ticket.ticket_id}` },
+          delivery,
+        );
+        const body = { ticket_id: ticket.ticket_id, receipt_number: receipt.number, issued_at: new Date(receipt.issued_at).toISOString() };
+        await this.publish(delivery.trx, { contract: TicketReceiptIssued_v1, body }, delivery);
+      },
+      { inbox: perTicket },
+    ),
+
+    TicketRefundToSheet: on(
+      TicketBookingCanceled_v1,
+      async function (ticket, delivery) {
+        await appendRowOnce(this.runtime.gateway, "tickets-to-refund", sheetRow(ticket), delivery);
+      },
+      { inbox: perTicket },
+    ),
   },
 };
+
+/** Postgres reads any case of a uuid as the same ticket; so does the inbox. */
+function perTicket(ticket: TicketFacts): string {
+  return ticket.ticket_id.toLowerCase();
+}
+
+function sheetRow(ticket: TicketFacts): string[] {
+  return [ticket.ticket_id, ticket.customer_email, ticket.price.amount, ticket.price.currency];
+}
+
+/**
+ * The spreadsheet API takes no idempotency key. The caller's inbox marker stops every delivery
+ * after a committed one; a redelivery (the earlier attempt died or lost its response after the
+ * append) reads the sheet back first, so it never adds the row a second time.
+ */
+async function appendRowOnce(gateway: GatewayClient, sheet: string, row: string[], delivery: Delivery): Promise<void> {
+  if (delivery.deliveryCount > 1) {
+    const ticketId = row[0]!.toLowerCase();
+    const rows = await gateway.spreadsheets.rows(sheet, delivery);
+    if (rows.some((existing) => existing[0]?.toLowerCase() === ticketId)) return;
+  }
+  await gateway.spreadsheets.appendRow(sheet, row, delivery);
+}
 
 export default TicketsService;
