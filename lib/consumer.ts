@@ -176,7 +176,8 @@ export class MessageConsumer<C extends MessageContract> {
         { handler: this.options.handlerName, message_id: delivery.messageId, correlation_id: delivery.correlationId, deliveries: delivery.deliveryCount, err: errorMessage(error) },
         "message moved to dead letters",
       );
-      msg.term("dead-lettered");
+      // no reason text: nats-server 2.9 ignores a "+TERM <reason>" ack and would redeliver
+      msg.term();
     } catch (storeError) {
       this.options.logger.error({ err: errorMessage(storeError) }, "could not store dead letter; will redeliver");
       msg.nak(this.options.retry.backoffMaxMs);

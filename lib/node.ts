@@ -4,10 +4,15 @@ import { servicesOf, type Config } from "../config/index.ts";
 import { brokerOptions } from "../moleculer.config.ts";
 import { migrateToLatest } from "./db.ts";
 import { attachRuntime, openRuntime, type Runtime } from "./runtime.ts";
+import AdminService from "../services/admin.service.ts";
 import ApiGatewayService from "../services/api-gateway.service.ts";
 import DataLakeService from "../services/datalake.service.ts";
 import GatewaySimulatorService from "../services/gateway-simulator.service.ts";
+import RefundsService from "../services/refunds.service.ts";
 import TicketsService from "../services/tickets.service.ts";
+import ShowsService from "../services/shows.service.ts";
+import BookingsService from "../services/bookings.service.ts";
+import OpsService from "../services/ops.service.ts";
 
 const { ServiceBroker } = moleculer;
 
@@ -17,6 +22,11 @@ export const serviceCatalog: Record<string, ServiceSchema> = {
   api: ApiGatewayService,
   tickets: TicketsService as ServiceSchema,
   datalake: DataLakeService as ServiceSchema,
+  shows: ShowsService as ServiceSchema,
+  bookings: BookingsService as ServiceSchema,
+  ops: OpsService as ServiceSchema,
+  refunds: RefundsService as ServiceSchema,
+  admin: AdminService,
 };
 
 export interface TicketsNode {
@@ -58,6 +68,9 @@ export async function startNode(config: Config): Promise<TicketsNode> {
       broker.createService(name === "api" ? { ...schema, settings: { ...schema.settings, port: config.PORT } } : schema);
     }
     await broker.start();
+    // Every node relays, so outbox rows never wait for a particular service to be up somewhere.
+    await runtime.ensureRelay();
+    await runtime.ensureMirror();
   } catch (error) {
     await broker.stop().catch(() => undefined);
     await runtime.close();

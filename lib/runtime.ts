@@ -6,6 +6,7 @@ import { createDatabase, type Database } from "./db.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./jetstream.ts";
 import type { Logger } from "./logger.ts";
 import { OutboxRelay } from "./outbox.ts";
+import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror } from "./redis-mirror.ts";
 import { createTopology, type Topology } from "./topology.ts";
 
 /**
@@ -21,6 +22,10 @@ export interface Runtime {
   readonly gateway: GatewayClient;
   /** Starts this node's outbox relay once, however many services ask for it. */
   ensureRelay(): Promise<OutboxRelay>;
+  /** Starts this node's JetStream → Redis Streams mirror once; only the leader node writes. */
+  ensureMirror(): Promise<RedisMirror>;
+  /** The mirror, when this node started one (for lag reports and metrics). */
+  readonly mirror?: RedisMirror;
   close(): Promise<void>;
 }
 
@@ -62,12 +67,13 @@ export async function openRuntime(config: Config, logger: Logger, gatewayUrl: st
       return opened;
     });
     // The mirror's Redis is optional at start-up: it is reported as degraded and caught up later.
-    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 });
     redis.on("error", () => undefined);
     await redis.connect().catch((error) => logger.warn({ err: error.message }, `Redis at ${redact(config.REDIS_URL)} unreachable; the Streams mirror will lag until it is back`));
     closers.push(async () => redis.disconnect());
 
     let relay: Promise<OutboxRelay> | undefined;
+    let mirror: Promise<RedisMirror> | undefined;
     const runtime: Runtime = {
       config,
       topology,
@@ -91,7 +97,22 @@ export async function openRuntime(config: Config, logger: Logger, gatewayUrl: st
         })();
         return relay;
       },
+      ensureMirror() {
+        mirror ??= startRedisMirror({
+          nats: backbone.nc,
+          redis,
+          topology,
+          logger,
+          maxLen: config.REDIS_MIRROR_MAXLEN,
+          leadership: pgAdvisoryLeadership({ connectionString: config.POSTGRES_URL, key: `tickets-redis-mirror:${config.NAMESPACE}`, logger }),
+        }).then((started) => {
+          (runtime as { mirror?: RedisMirror }).mirror = started;
+          return started;
+        });
+        return mirror;
+      },
       async close() {
+        if (mirror) await (await mirror).stop().catch((error) => logger.warn({ err: error.message }, "mirror stop failed"));
         if (relay) await (await relay).stop().catch((error) => logger.warn({ err: error.message }, "relay stop failed"));
         for (const close of closers.reverse()) await close().catch(() => undefined);
       },

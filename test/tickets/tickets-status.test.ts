@@ -1,5 +1,6 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
+import { decodeWatermillEntry } from "../../lib/watermill.ts";
 import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;
@@ -113,4 +114,24 @@ test.serial("GET /api/tickets is [] when there are none, unknown routes are 404 
   const health = await sys.http("GET", "/health");
   t.is(health.status, 200);
   t.is(health.text, "ok");
+});
+
+test.serial("every event is mirrored once into Redis Streams in the Watermill format, on `events` and `events.<Name>`", async (t) => {
+  const confirmed = ticket();
+  t.is((await postStatus({ tickets: [confirmed] }, randomUUID(), { "Correlation-ID": "mirror-corr" })).status, 200);
+  const row = await sys.node.runtime.db("outbox").whereRaw("payload::jsonb->>'ticket_id' = ?", [confirmed.ticket_id]).first();
+  const { redis, topology } = sys.node.runtime;
+  for (const key of topology.redisStreams("event", "TicketBookingConfirmed_v1")) {
+    const entries = await eventually(async () => {
+      const all = await redis.xrangeBuffer(key, "-", "+");
+      const decoded = all.map(([, fields]) => decodeWatermillEntry(fields));
+      const mine = decoded.filter((entry) => entry.uuid === row.message_id);
+      return mine.length > 0 ? mine : undefined;
+    });
+    t.is(entries.length, 1, `${key} holds the entry once`);
+    const [entry] = entries;
+    t.is(entry!.payload.toString(), row.payload);
+    t.is(entry!.metadata.name, "TicketBookingConfirmed_v1");
+    t.is(entry!.metadata.correlation_id, "mirror-corr");
+  }
 });

@@ -1,0 +1,120 @@
+import test from "ava";
+import { randomUUID } from "node:crypto";
+import type { ServiceSchema } from "moleculer";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import { TicketPrinted_v1 } from "../../contracts/index.ts";
+import { writeToOutbox } from "../../lib/outbox.ts";
+import type { TicketsNode } from "../../lib/node.ts";
+import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
+import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
+
+/**
+ * A probe service whose handler behaviour each test sets by ticket id: how many deliveries fail
+ * before it succeeds (Infinity = always). Effects are counted per ticket and per node.
+ */
+interface Probe {
+  failFirst: Map<string, number>;
+  attempts: Map<string, number>;
+  effects: Map<string, string[]>;
+}
+const probe: Probe = { failFirst: new Map(), attempts: new Map(), effects: new Map() };
+
+function probeService(nodeLabel: string): ServiceSchema {
+  return {
+    name: "probe",
+    mixins: [ConsumerMixin()],
+    subscriptions: {
+      RecordPrinted: on(TicketPrinted_v1, async function (event) {
+        const id = event.ticket_id;
+        const attempt = (probe.attempts.get(id) ?? 0) + 1;
+        probe.attempts.set(id, attempt);
+        if (attempt <= (probe.failFirst.get(id) ?? 0)) throw new Error(`planned failure ${attempt}`);
+        probe.effects.set(id, [...(probe.effects.get(id) ?? []), nodeLabel]);
+      }),
+    },
+  } as ServiceSchema;
+}
+
+let sys: TestSystem;
+let second: TicketsNode;
+test.before(async () => {
+  sys = await startTestSystem({ env: { SERVICES: "datalake" } });
+  sys.node.broker.createService(probeService("first"));
+  second = await sys.startNode({ SERVICES: "datalake" });
+  second.broker.createService(probeService("second"));
+  await Promise.all([sys.node.broker.waitForServices("probe"), second.broker.waitForServices("probe")]);
+});
+test.after.always(async () => {
+  await sys?.stop();
+});
+
+async function publishPrinted(ticketIds: string[]): Promise<void> {
+  await sys.node.runtime.db.transaction(async (trx) => {
+    for (const ticket_id of ticketIds) await writeToOutbox(trx, sys.node.runtime.topology, { contract: TicketPrinted_v1, body: { ticket_id, file_name: `${ticket_id}-ticket.html` } });
+  });
+}
+
+const deadLetters = (where: Record<string, unknown> = {}) => sys.node.runtime.db("dead_letters").where({ handler: "probe-RecordPrinted", ...where });
+
+test.serial("a handler failing twice then succeeding applies its effect once", async (t) => {
+  const ticket = randomUUID();
+  probe.failFirst.set(ticket, 2);
+  await publishPrinted([ticket]);
+  await eventually(() => probe.effects.get(ticket));
+  await settle(500);
+  t.is(probe.attempts.get(ticket), 3);
+  t.is(probe.effects.get(ticket)!.length, 1);
+  t.is((await deadLetters()).length, 0);
+});
+
+test.serial("a message failing every delivery is dead-lettered after the limit while later messages keep flowing", async (t) => {
+  const poison = randomUUID();
+  probe.failFirst.set(poison, Infinity);
+  const later = Array.from({ length: 20 }, () => randomUUID());
+  await publishPrinted([poison]);
+  await publishPrinted(later);
+
+  // later messages are handled while the poison one is still being retried
+  await eventually(() => later.every((id) => probe.effects.get(id)?.length === 1));
+  const letter = await eventually(() => deadLetters().where({ name: "TicketPrinted_v1" }).whereRaw("payload::jsonb->>'ticket_id' = ?", [poison]).first());
+  t.is(letter.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
+  t.is(probe.attempts.get(poison), sys.config.CONSUMER_MAX_DELIVERIES);
+  t.regex(letter.error, /planned failure/);
+  t.is(probe.effects.get(poison), undefined);
+
+  // after a fix, a replay applies the effect exactly once and clears the letter
+  probe.failFirst.set(poison, 0);
+  const replay = await sys.node.broker.call("probe.replayDeadLetter", { id: letter.id }, { nodeID: sys.node.broker.nodeID });
+  t.deepEqual(replay, { id: letter.id, replayed: true });
+  t.deepEqual(probe.effects.get(poison)!.length, 1);
+  t.is((await deadLetters({ id: letter.id })).length, 0);
+});
+
+test.serial("a malformed message is dead-lettered at once and does not block the ones behind it", async (t) => {
+  const { js } = sys.node.runtime.backbone;
+  const subject = sys.node.runtime.topology.subject("event", "TicketPrinted_v1");
+  const messageId = randomUUID();
+  const h = natsHeaders();
+  h.set("Tickets-Message-Name", "TicketPrinted_v1");
+  await js.publish(subject, JSON.stringify({ header: { id: "nope" }, ticket_id: 42 }), { msgID: messageId, headers: h });
+  const behind = randomUUID();
+  await publishPrinted([behind]);
+
+  const letter = await eventually(() => deadLetters({ message_id: messageId }).first());
+  t.is(letter.deliveries, 1, "no retries spent on a message that can never parse");
+  t.regex(letter.error, /breaks contract TicketPrinted_v1/);
+  await eventually(() => probe.effects.get(behind));
+  t.is(probe.effects.get(behind)!.length, 1);
+});
+
+test.serial("two instances of a service split the messages of one durable, none handled twice", async (t) => {
+  const tickets = Array.from({ length: 200 }, () => randomUUID());
+  await publishPrinted(tickets);
+  await eventually(() => tickets.every((id) => probe.effects.has(id)), { timeoutMs: 30_000 });
+  await settle(500);
+  const handledBy = tickets.map((id) => probe.effects.get(id)!);
+  t.true(handledBy.every((nodes) => nodes.length === 1), "every message handled exactly once");
+  const first = handledBy.filter(([node]) => node === "first").length;
+  const secondCount = handledBy.filter(([node]) => node === "second").length;
+  t.true(first > 0 && secondCount > 0, `both instances took a share (${first} / ${secondCount})`);
+});
