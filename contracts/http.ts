@@ -28,3 +28,7 @@ export const ErrorResponse = z.object({
   error: z.string(),
   details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
+
+/** PUT /api/ticket-refund/:ticket_id (the path parameter). */
+export const TicketRefundParams = z.object({ ticket_id: Uuid });
+export type TicketRefundParams = z.infer<typeof TicketRefundParams>;

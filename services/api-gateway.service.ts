@@ -32,6 +32,7 @@ const ApiGatewayService: ServiceSchema<ApiSettingsSchema> = {
         aliases: {
           "POST /tickets-status": "tickets.updateStatus",
           "GET /tickets": "tickets.list",
+          "PUT /ticket-refund/:ticket_id": "refunds.requestRefund",
         },
         onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: StampedRequest, res: ServerResponse) {
           const { requestId, correlationId } = stampRequest(req, res);

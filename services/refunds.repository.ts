@@ -1,0 +1,34 @@
+import type { Database, Transaction } from "../lib/db.ts";
+import { TicketBookingConfirmed_v1 } from "../contracts/index.ts";
+
+/** What a refund request may find: a stored ticket, a canceled one, one still being stored, or none. */
+export type TicketStanding = "stored" | "canceled" | "being_stored" | "unknown";
+
+/**
+ * How far back an accepted confirmation counts as "being stored": StoreTicket normally lags by
+ * milliseconds; the bound keeps the outbox look-up on its small recent part.
+ */
+const BEING_STORED_HORIZON = "10 minutes";
+
+export async function ticketStanding(db: Database, ticketId: string): Promise<TicketStanding> {
+  const ticket = await db("tickets").select("deleted_at").where({ ticket_id: ticketId }).first();
+  if (ticket) return ticket.deleted_at === null ? "stored" : "canceled";
+  return (await confirmationAwaitingStore(db, ticketId)) ? "being_stored" : "unknown";
+}
+
+/**
+ * A confirmation of the ticket that the outbox accepted recently: the ticket exists, StoreTicket
+ * just has not written it yet. The id is a validated UUID, so it carries no LIKE wildcards.
+ */
+async function confirmationAwaitingStore(db: Database, ticketId: string): Promise<boolean> {
+  const row = await db("outbox")
+    .first(db.raw("1 AS found"))
+    .where({ name: TicketBookingConfirmed_v1.name })
+    .where((recent) => recent.whereNull("published_at").orWhere("published_at", ">", db.raw(`now() - interval '${BEING_STORED_HORIZON}'`)))
+    .whereILike("payload", `%"ticket_id":"${ticketId}"%`);
+  return row !== undefined;
+}
+
+export async function isStored(trx: Transaction, ticketId: string): Promise<boolean> {
+  return (await trx("tickets").first("ticket_id").where({ ticket_id: ticketId })) !== undefined;
+}
