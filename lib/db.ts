@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import { migrationSource } from "../migrations/index.ts";
+import type { Logger } from "./logger.ts";
 
 // Row counts and bigint sequences come back as strings by default; ours fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -8,14 +9,23 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export type Database = Knex;
 export type Transaction = Knex.Transaction;
 
-export function createDatabase(connectionString: string, pool: { min?: number; max?: number } = {}): Database {
+export function createDatabase(connectionString: string, pool: { min?: number; max?: number } = {}, logger?: Logger): Database {
   return knexFactory({
+    // knex prints pool errors with stacks to the console by default; they belong in our logs, one line each
+    log: {
+      warn: (message: string) => logger?.warn({ err: firstLine(message) }, "database"),
+      error: (message: string) => logger?.error({ err: firstLine(message) }, "database"),
+      deprecate: () => undefined,
+      debug: () => undefined,
+    },
     client: "pg",
     connection: { connectionString, application_name: "tickets" },
     pool: { min: pool.min ?? 0, max: pool.max ?? 20 },
     acquireConnectionTimeout: 10_000,
   });
 }
+
+const firstLine = (message: string) => String(message).split("\n")[0];
 
 /** Arbitrary constant; every node takes this advisory lock so only one migrates at a time. */
 const MIGRATION_LOCK = 7_236_401;

@@ -118,3 +118,43 @@ test.serial("two instances of a service split the messages of one durable, none 
   const secondCount = handledBy.filter(([node]) => node === "second").length;
   t.true(first > 0 && secondCount > 0, `both instances took a share (${first} / ${secondCount})`);
 });
+
+test.serial("a node stopping gracefully lets its in-flight message finish and acks it: no redelivery", async (t) => {
+  const slow = { started: new Set<string>(), finished: new Map<string, number>() };
+  const leaving = await sys.startNode({ SERVICES: "datalake" });
+  leaving.broker.createService({
+    name: "slowprobe",
+    mixins: [ConsumerMixin()],
+    subscriptions: {
+      SlowRecord: on(TicketPrinted_v1, async function (event) {
+        slow.started.add(event.ticket_id);
+        await settle(1000);
+        slow.finished.set(event.ticket_id, (slow.finished.get(event.ticket_id) ?? 0) + 1);
+      }),
+    },
+  } as ServiceSchema);
+  await leaving.broker.waitForServices("slowprobe");
+  const ticket = randomUUID();
+  await publishPrinted([ticket]);
+  await eventually(() => slow.started.has(ticket));
+  await leaving.stop();
+  t.is(slow.finished.get(ticket), 1, "the in-flight handler ran to the end before the node stopped");
+
+  // a new instance of the same durable gets nothing more to do for that message
+  const successor = await sys.startNode({ SERVICES: "datalake" });
+  successor.broker.createService({
+    name: "slowprobe",
+    mixins: [ConsumerMixin()],
+    subscriptions: {
+      SlowRecord: on(TicketPrinted_v1, async function (event) {
+        slow.finished.set(event.ticket_id, (slow.finished.get(event.ticket_id) ?? 0) + 1);
+      }),
+    },
+  } as ServiceSchema);
+  await successor.broker.waitForServices("slowprobe");
+  await settle(1500);
+  t.is(slow.finished.get(ticket), 1);
+  const info = await sys.node.runtime.backbone.jsm.consumers.info(sys.node.runtime.topology.streams.event, "slowprobe-SlowRecord");
+  t.is(info.num_ack_pending, 0);
+  t.is(info.num_pending, 0);
+});

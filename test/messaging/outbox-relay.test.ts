@@ -145,3 +145,20 @@ test("nothing malformed reaches the outbox: a payload breaking its contract thro
   const rows = await f.db("outbox").count({ n: "*" });
   t.is(Number(rows[0]!.n), 0);
 });
+
+test("published rows are removed once older than the retention; pending rows stay", async (t) => {
+  const f = await fixture();
+  t.teardown(() => f.cleanup());
+  await f.db.transaction(async (trx) => {
+    for (let i = 0; i < 5; i++) await writeToOutbox(trx, f.topology, printed());
+  });
+  const relay = new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: quiet, batchSize: 100, pollMs: 50, retentionMs: 300 });
+  await relay.start();
+  t.teardown(() => relay.stop());
+  const deadline = Date.now() + 10_000;
+  while (Number((await f.db("outbox").count({ n: "*" }))[0]!.n) > 0) {
+    if (Date.now() > deadline) return t.fail("published rows were never cleaned up");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.is((await streamMessageIds(f)).length, 5, "cleanup removed only rows that were already published");
+});
