@@ -29,6 +29,75 @@ export const ErrorResponse = z.object({
   details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
+/** A string with something in it besides spaces, trimmed, at most `max` characters (the columns are VARCHAR(255)). */
+const Text = (max: number) => z.string().trim().min(1, "must not be empty").max(max, `at most ${max} characters`);
+
+/** POST /api/shows. `start_time` may carry any offset; it is stored and shown in UTC. */
+export const CreateShowRequest = z.object({
+  dead_nation_id: Uuid,
+  number_of_tickets: z.number().int("must be a whole number").positive("must be greater than 0").max(1_000_000, "at most 1000000"),
+  start_time: z.iso.datetime({ offset: true, message: "must be an RFC 3339 time" }),
+  title: Text(255),
+  venue: Text(255),
+});
+export type CreateShowRequest = z.infer<typeof CreateShowRequest>;
+
+/** GET /api/shows entries: the seed's fields plus the seats still for sale. */
+export const ShowView = z.object({
+  show_id: Uuid,
+  dead_nation_id: Uuid,
+  number_of_tickets: z.number().int().nonnegative(),
+  start_time: z.iso.datetime(),
+  title: z.string(),
+  venue: z.string(),
+  available_tickets: z.number().int().nonnegative(),
+});
+export type ShowView = z.infer<typeof ShowView>;
+
+/** POST /api/book-tickets. */
+export const BookTicketsRequest = z.object({
+  show_id: Uuid,
+  number_of_tickets: z.number().int("must be a whole number").positive("number of tickets must be greater than 0").max(1_000_000, "at most 1000000"),
+  customer_email: Email,
+});
+export type BookTicketsRequest = z.infer<typeof BookTicketsRequest>;
+
+/** A calendar date, `YYYY-MM-DD`, that exists. */
+export const CalendarDate = z.iso.date({ message: "must be a date like 2026-11-26" });
+
+/** GET /api/ops/bookings query. */
+export const OpsBookingsQuery = z.object({ receipt_issue_date: CalendarDate.optional() });
+
+/** The ops read model's ticket (§5.1); unset times are "0001-01-01T00:00:00Z", unset strings "". */
+export const OpsTicketView = z.object({
+  price_amount: z.string(),
+  price_currency: z.string(),
+  customer_email: z.string(),
+  confirmed_at: z.iso.datetime(),
+  refunded_at: z.iso.datetime(),
+  printed_at: z.iso.datetime(),
+  printed_file_name: z.string(),
+  receipt_issued_at: z.iso.datetime(),
+  receipt_number: z.string(),
+  /** Not in the seed, which ignored cancellations. */
+  canceled_at: z.iso.datetime(),
+});
+export type OpsTicketView = z.infer<typeof OpsTicketView>;
+
+export const OpsBookingView = z.object({
+  booking_id: Uuid,
+  booked_at: z.iso.datetime(),
+  tickets: z.record(Uuid, OpsTicketView),
+  last_update: z.iso.datetime(),
+});
+export type OpsBookingView = z.infer<typeof OpsBookingView>;
+
 /** PUT /api/ticket-refund/:ticket_id (the path parameter). */
 export const TicketRefundParams = z.object({ ticket_id: Uuid });
 export type TicketRefundParams = z.infer<typeof TicketRefundParams>;
+
+/** 201 answer of POST /api/shows. */
+export const ShowCreated = z.object({ show_id: Uuid });
+
+/** 201 answer of POST /api/book-tickets. */
+export const BookingCreated = z.object({ booking_id: Uuid });

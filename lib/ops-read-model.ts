@@ -1,0 +1,380 @@
+import type { Knex } from "knex";
+import type { OpsBookingView, OpsTicketView } from "../contracts/http.ts";
+import {
+  BookingMade_v1,
+  contractsByName,
+  TicketBookingCanceled_v1,
+  TicketBookingConfirmed_v1,
+  TicketPrinted_v1,
+  TicketReceiptIssued_v1,
+  TicketRefunded_v1,
+  type MessageContract,
+  type PayloadOf,
+} from "../contracts/index.ts";
+import type { Database, Transaction } from "./db.ts";
+import { errorMessage, PermanentError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+/**
+ * The ops read model (spec §5): one JSON document per booking, fed by events. Every update is
+ * order-independent and idempotent: each time field keeps the earliest value any event gave it,
+ * and its companion string (file name, receipt number, price…) travels with that time. So live
+ * consumers, redeliveries and a replay of the data lake all converge on the same document.
+ */
+
+export const OPS_TABLE = "read_model_ops_bookings";
+/** Go's zero time: what the UI reads as "not set". */
+export const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** An event that depends on one not applied yet (a ticket before its booking): retried, then dead-lettered. */
+export class MissingInReadModel extends Error {
+  override readonly name = "MissingInReadModel";
+}
+
+const emptyTicket = (): OpsTicketView => ({
+  price_amount: "",
+  price_currency: "",
+  customer_email: "",
+  confirmed_at: ZERO_TIME,
+  refunded_at: ZERO_TIME,
+  printed_at: ZERO_TIME,
+  printed_file_name: "",
+  receipt_issued_at: ZERO_TIME,
+  receipt_number: "",
+  canceled_at: ZERO_TIME,
+});
+
+type TimeField = "confirmed_at" | "refunded_at" | "printed_at" | "receipt_issued_at" | "canceled_at";
+
+/** True when `candidate` should replace the stored time: nothing stored yet, or the candidate is earlier. */
+function isEarlier(candidate: string, stored: string): boolean {
+  if (stored === ZERO_TIME) return true;
+  const a = Date.parse(candidate);
+  const b = Date.parse(stored);
+  return a < b || (a === b && candidate < stored);
+}
+
+const utcNow = () => new Date().toISOString();
+
+/** A stored document in the response shape: missing fields get their zero value, keys in the seed's order. */
+export function toView(payload: Partial<OpsBookingView>): OpsBookingView {
+  const tickets: Record<string, OpsTicketView> = {};
+  for (const [ticketId, ticket] of Object.entries(payload.tickets ?? {})) tickets[ticketId] = { ...emptyTicket(), ...ticket };
+  return {
+    booking_id: payload.booking_id ?? "",
+    booked_at: payload.booked_at ?? ZERO_TIME,
+    tickets,
+    last_update: payload.last_update ?? ZERO_TIME,
+  };
+}
+
+interface LockedBooking {
+  booking_id: string;
+  payload: OpsBookingView;
+}
+
+async function lockBooking(trx: Transaction, table: string, bookingId: string): Promise<LockedBooking | undefined> {
+  return trx(table).select("booking_id", "payload").where("booking_id", bookingId).forUpdate().first();
+}
+
+/** The booking holding a ticket, locked; `\\?` is jsonb's key-exists operator (knex reads a bare ? as a binding). */
+async function lockBookingOfTicket(trx: Transaction, table: string, ticketId: string): Promise<LockedBooking> {
+  const result = await trx.raw(`SELECT booking_id, payload FROM ?? WHERE payload->'tickets' \\? ? ORDER BY booking_id LIMIT 1 FOR UPDATE`, [table, ticketId]);
+  const row: LockedBooking | undefined = result.rows[0];
+  if (!row) throw new MissingInReadModel(`no booking in the read model holds ticket ${ticketId} yet`);
+  return row;
+}
+
+/** Writes the ticket back when the event changed something (a redelivery changes nothing and writes nothing). */
+async function updateTicket(trx: Transaction, table: string, locked: LockedBooking, ticketId: string, change: (ticket: OpsTicketView) => boolean): Promise<void> {
+  const booking = toView(locked.payload);
+  const ticket = booking.tickets[ticketId] ?? emptyTicket();
+  if (!change(ticket)) return;
+  booking.tickets[ticketId] = ticket;
+  booking.last_update = utcNow();
+  await trx(table).where("booking_id", locked.booking_id).update({ payload: JSON.stringify(booking) });
+}
+
+/** Sets `field` (and its companions) when `at` is earlier than what the ticket holds. */
+function earliest(field: TimeField, at: string, companions: Partial<OpsTicketView> = {}) {
+  return (ticket: OpsTicketView) => {
+    if (!isEarlier(at, ticket[field])) return false;
+    Object.assign(ticket, companions, { [field]: at });
+    return true;
+  };
+}
+
+async function onTicketOfAnyBooking(trx: Transaction, table: string, ticketId: string, change: (ticket: OpsTicketView) => boolean) {
+  await updateTicket(trx, table, await lockBookingOfTicket(trx, table, ticketId), ticketId, change);
+}
+
+/** How each event changes the read model; the live handlers and the rebuild share these. */
+export const applyToOpsReadModel = {
+  async bookingMade(trx: Transaction, event: PayloadOf<typeof BookingMade_v1>, table = OPS_TABLE) {
+    const booking: OpsBookingView = { booking_id: event.booking_id, booked_at: event.header.published_at, tickets: {}, last_update: utcNow() };
+    await trx(table).insert({ booking_id: event.booking_id, payload: JSON.stringify(booking) }).onConflict("booking_id").ignore();
+  },
+
+  async ticketConfirmed(trx: Transaction, event: PayloadOf<typeof TicketBookingConfirmed_v1>, table = OPS_TABLE) {
+    if (!event.booking_id) throw new PermanentError(`confirmation of ticket ${event.ticket_id} names no booking`);
+    const locked = await lockBooking(trx, table, event.booking_id);
+    if (!locked) throw new MissingInReadModel(`read model for booking ${event.booking_id} does not exist yet`);
+    await updateTicket(
+      trx,
+      table,
+      locked,
+      event.ticket_id,
+      earliest("confirmed_at", event.header.published_at, { price_amount: event.price.amount, price_currency: event.price.currency, customer_email: event.customer_email }),
+    );
+  },
+
+  async ticketPrinted(trx: Transaction, event: PayloadOf<typeof TicketPrinted_v1>, table = OPS_TABLE) {
+    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest("printed_at", event.header.published_at, { printed_file_name: event.file_name }));
+  },
+
+  /** The receipt's own time, not the event's (as the seed). */
+  async ticketReceiptIssued(trx: Transaction, event: PayloadOf<typeof TicketReceiptIssued_v1>, table = OPS_TABLE) {
+    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest("receipt_issued_at", event.issued_at, { receipt_number: event.receipt_number }));
+  },
+
+  async ticketRefunded(trx: Transaction, event: PayloadOf<typeof TicketRefunded_v1>, table = OPS_TABLE) {
+    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest("refunded_at", event.header.published_at));
+  },
+
+  async ticketCanceled(trx: Transaction, event: PayloadOf<typeof TicketBookingCanceled_v1>, table = OPS_TABLE) {
+    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest("canceled_at", event.header.published_at));
+  },
+};
+
+/** The events the read model reads, by name: what a replay of the data lake applies. */
+const replayed = new Map<string, (trx: Transaction, payload: any, table: string) => Promise<void>>([
+  [BookingMade_v1.name, applyToOpsReadModel.bookingMade],
+  [TicketBookingConfirmed_v1.name, applyToOpsReadModel.ticketConfirmed],
+  [TicketPrinted_v1.name, applyToOpsReadModel.ticketPrinted],
+  [TicketReceiptIssued_v1.name, applyToOpsReadModel.ticketReceiptIssued],
+  [TicketRefunded_v1.name, applyToOpsReadModel.ticketRefunded],
+  [TicketBookingCanceled_v1.name, applyToOpsReadModel.ticketCanceled],
+]);
+
+// ---- queries -------------------------------------------------------------------------------------
+
+/** Newest booking first; with a date, only bookings with a ticket whose receipt was issued that UTC day. */
+export async function listOpsBookings(db: Database, filter: { receiptIssueDate?: string } = {}): Promise<OpsBookingView[]> {
+  const query = db(OPS_TABLE)
+    .select("payload")
+    .orderByRaw("(payload->>'booked_at')::timestamptz DESC, booking_id DESC");
+  if (filter.receiptIssueDate) {
+    query.whereRaw(
+      `EXISTS (SELECT 1 FROM jsonb_each(payload->'tickets') AS t(ticket_id, ticket)
+               WHERE t.ticket->>'receipt_issued_at' <> ? AND left(t.ticket->>'receipt_issued_at', 10) = ?)`,
+      [ZERO_TIME, filter.receiptIssueDate],
+    );
+  }
+  const rows = await query;
+  return rows.map((row) => toView(row.payload));
+}
+
+export async function getOpsBooking(db: Database, bookingId: string): Promise<OpsBookingView | undefined> {
+  const row = await db(OPS_TABLE).select("payload").where("booking_id", bookingId).first();
+  return row ? toView(row.payload) : undefined;
+}
+
+// ---- rebuild from the data lake --------------------------------------------------------------------
+
+export const REBUILD_TABLE = `${OPS_TABLE}_rebuild`;
+export const PREVIOUS_TABLE = `${OPS_TABLE}_previous`;
+const CHECKPOINTS = "ops_read_model_rebuilds";
+/** Arbitrary constant naming the advisory lock a rebuild holds. */
+const REBUILD_LOCK = 7_236_420;
+
+export interface RebuildProgress {
+  target: string;
+  /** Events published up to this time are replayed in order with a checkpoint; later ones at the end. */
+  cutoff: string;
+  applied: number;
+  /** Events that could not apply (a ticket whose booking is not in the lake, a malformed payload); logged. */
+  skipped: number;
+  /** (published_at, event_id) of the last event replayed. */
+  position?: { published_at: string; event_id: string };
+  done: boolean;
+}
+
+export interface RebuildOptions {
+  logger?: Logger;
+  /** Called after every committed batch and once at the end; a throw stops the run, which resumes later. */
+  onProgress?: (progress: RebuildProgress) => void | Promise<void>;
+  batchSize?: number;
+  /** Replace the live read model with the rebuilt one (default). False leaves it in REBUILD_TABLE. */
+  swap?: boolean;
+  /** Start over even when an unfinished run left a checkpoint. */
+  restart?: boolean;
+  /** How far behind "now" the ordered replay stops, so late arrivals in the lake are not passed by. */
+  lakeLagMs?: number;
+}
+
+/** Positions are Postgres' own text of TIMESTAMP values, so microseconds survive the round trip. */
+interface Checkpoint {
+  cutoff: string;
+  last_published_at: string | null;
+  last_event_id: string | null;
+  applied: number;
+  skipped: number;
+  finished: boolean;
+}
+
+interface LakeEvent {
+  event_id: string;
+  published_at: string;
+  event_name: string;
+  event_payload: unknown;
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Replays the data lake (`events`, by published_at then event_id) into a fresh copy of the read
+ * model, then (by default) swaps it in for the live one, keeping the old one as PREVIOUS_TABLE.
+ *
+ * Resumable: each batch commits with its checkpoint, so a run that stops (crash, onProgress throw)
+ * continues where it stopped; a finished run or `restart` starts a fresh table. The ordered replay
+ * covers events published up to `cutoff` (start minus lakeLagMs), which are all in the lake by
+ * then; the few after it are applied at the end — under an exclusive lock of the live table when
+ * swapping, so no live update lands between the final catch-up and the swap. Limit: an event the
+ * live consumers applied but the data lake had not stored yet at the swap is missing from the new
+ * model (the lake's consumer lags by milliseconds; run it when traffic is quiet, or compare with
+ * PREVIOUS_TABLE).
+ */
+export async function rebuildOpsReadModel(db: Database, options: RebuildOptions = {}): Promise<RebuildProgress> {
+  // One run at a time, whichever node it starts on; the lock lives as long as this transaction.
+  return db.transaction(async (guard) => {
+    const { rows } = await guard.raw("SELECT pg_try_advisory_xact_lock(?) AS locked", [REBUILD_LOCK]);
+    if (!rows[0].locked) throw new Error("an ops read model rebuild is already running");
+    return rebuild(db, options);
+  });
+}
+
+async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildProgress> {
+  const logger = options.logger ?? silent;
+  const batchSize = options.batchSize ?? 500;
+  const swap = options.swap ?? true;
+
+  let checkpoint = await readCheckpoint(db);
+  if (!checkpoint || checkpoint.finished || options.restart) {
+    checkpoint = await startFresh(db, new Date(Date.now() - (options.lakeLagMs ?? 5_000)));
+    logger.info({ target: REBUILD_TABLE, cutoff: isoOf(checkpoint.cutoff) }, "ops read model rebuild started");
+  } else {
+    logger.info({ target: REBUILD_TABLE, applied: checkpoint.applied, skipped: checkpoint.skipped }, "ops read model rebuild resumed from its checkpoint");
+  }
+
+  for (;;) {
+    const from: Checkpoint = checkpoint;
+    const replayedCount = await db.transaction(async (trx) => {
+      const events = await lakeEvents(trx, (query) => {
+        query.where("published_at", "<=", from.cutoff).limit(batchSize);
+        if (from.last_published_at) query.whereRaw("(published_at, event_id) > (?::timestamp, ?::uuid)", [from.last_published_at, from.last_event_id]);
+      });
+      const last = events.at(-1);
+      if (!last) return 0;
+      const counts = await replay(trx, events, logger);
+      await trx(CHECKPOINTS)
+        .where("target", REBUILD_TABLE)
+        .update({ last_published_at: last.published_at, last_event_id: last.event_id, applied: trx.raw("applied + ?", [counts.applied]), skipped: trx.raw("skipped + ?", [counts.skipped]) });
+      return events.length;
+    });
+    if (replayedCount === 0) break;
+    checkpoint = (await readCheckpoint(db))!;
+    const progress = progressOf(checkpoint, false);
+    logger.info(progress, "ops read model rebuild progress");
+    await options.onProgress?.(progress);
+    if (replayedCount < batchSize) break;
+  }
+
+  const cutoff = checkpoint.cutoff;
+  await db.transaction(async (trx) => {
+    if (swap) await trx.raw("LOCK TABLE ?? IN ACCESS EXCLUSIVE MODE", [OPS_TABLE]);
+    const counts = await replay(trx, await lakeEvents(trx, (query) => query.where("published_at", ">", cutoff)), logger);
+    if (swap) {
+      await trx.raw("DROP TABLE IF EXISTS ??", [PREVIOUS_TABLE]);
+      await trx.raw("ALTER TABLE ?? RENAME TO ??", [OPS_TABLE, PREVIOUS_TABLE]);
+      await trx.raw("ALTER TABLE ?? RENAME TO ??", [REBUILD_TABLE, OPS_TABLE]);
+    }
+    await trx(CHECKPOINTS)
+      .where("target", REBUILD_TABLE)
+      .update({ applied: trx.raw("applied + ?", [counts.applied]), skipped: trx.raw("skipped + ?", [counts.skipped]), finished_at: trx.fn.now() });
+  });
+  const progress = { ...progressOf((await readCheckpoint(db))!, true), target: swap ? OPS_TABLE : REBUILD_TABLE };
+  logger.info({ ...progress, swapped: swap }, "ops read model rebuild finished");
+  await options.onProgress?.(progress);
+  return progress;
+}
+
+async function readCheckpoint(db: Database | Transaction): Promise<Checkpoint | undefined> {
+  return db(CHECKPOINTS)
+    .select(
+      db.raw("cutoff::text AS cutoff"),
+      db.raw("last_published_at::text AS last_published_at"),
+      "last_event_id",
+      "applied",
+      "skipped",
+      db.raw("finished_at IS NOT NULL AS finished"),
+    )
+    .where("target", REBUILD_TABLE)
+    .first();
+}
+
+async function startFresh(db: Database, cutoff: Date): Promise<Checkpoint> {
+  await db.transaction(async (trx) => {
+    await trx.raw("DROP TABLE IF EXISTS ??", [REBUILD_TABLE]);
+    await trx.raw("CREATE TABLE ?? (LIKE ?? INCLUDING ALL)", [REBUILD_TABLE, OPS_TABLE]);
+    // published_at is UTC wall time without a zone; the cutoff is kept the same way.
+    await trx(CHECKPOINTS)
+      .insert({ target: REBUILD_TABLE, cutoff: trx.raw("?::timestamptz AT TIME ZONE 'UTC'", [cutoff.toISOString()]), last_published_at: null, last_event_id: null, applied: 0, skipped: 0, started_at: trx.fn.now(), finished_at: null })
+      .onConflict("target")
+      .merge();
+  });
+  return (await readCheckpoint(db))!;
+}
+
+/** Events of the data lake in replay order, narrowed by the caller. */
+async function lakeEvents(trx: Transaction, narrow: (query: Knex.QueryBuilder) => void): Promise<LakeEvent[]> {
+  const query = trx("events")
+    .select("event_id", trx.raw("published_at::text AS published_at"), "event_name", "event_payload")
+    .orderBy([{ column: "events.published_at" }, { column: "event_id" }]);
+  narrow(query);
+  return query;
+}
+
+/** Applies events one by one; a failing event is rolled back to its savepoint, logged and skipped. */
+async function replay(trx: Transaction, events: LakeEvent[], logger: Logger): Promise<{ applied: number; skipped: number }> {
+  let applied = 0;
+  let skipped = 0;
+  for (const event of events) {
+    const apply = replayed.get(event.event_name);
+    if (!apply) continue;
+    const contract = contractsByName.get(event.event_name) as MessageContract;
+    const parsed = contract.schema.safeParse(event.event_payload);
+    try {
+      if (!parsed.success) throw new PermanentError(`payload breaks contract ${contract.name}`);
+      await trx.transaction((savepoint) => apply(savepoint, parsed.data, REBUILD_TABLE));
+      applied++;
+    } catch (error) {
+      skipped++;
+      logger.warn({ event_id: event.event_id, event_name: event.event_name, err: errorMessage(error) }, "ops read model rebuild skipped an event");
+    }
+  }
+  return { applied, skipped };
+}
+
+/** Postgres' text of a UTC TIMESTAMP ("2026-11-26 16:40:00.123456") as RFC 3339. */
+const isoOf = (timestamp: string) => `${timestamp.replace(" ", "T")}Z`;
+
+function progressOf(checkpoint: Checkpoint, done: boolean): RebuildProgress {
+  return {
+    target: REBUILD_TABLE,
+    cutoff: isoOf(checkpoint.cutoff),
+    applied: checkpoint.applied,
+    skipped: checkpoint.skipped,
+    position: checkpoint.last_published_at ? { published_at: isoOf(checkpoint.last_published_at), event_id: checkpoint.last_event_id! } : undefined,
+    done,
+  };
+}

@@ -1,0 +1,69 @@
+import { randomUUID } from "node:crypto";
+import type { Context } from "moleculer";
+import { BookingMade_v1 } from "../contracts/index.ts";
+import { BookTicketsRequest } from "../contracts/http.ts";
+import { PermanentError } from "../lib/errors.ts";
+import { HttpError, validate } from "../lib/http-errors.ts";
+import { oncePerRequest } from "../lib/request-idempotency.ts";
+import type { RequestMeta } from "../lib/request-meta.ts";
+import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
+import { OutboxMixin } from "../mixins/outbox.mixin.ts";
+import type { TicketsServiceSchema } from "../mixins/index.ts";
+import * as bookings from "./bookings.repository.ts";
+
+/** Bookings: seats of a show, never more than it has, and the matching booking at Dead Nation. */
+const BookingsService: TicketsServiceSchema = {
+  name: "bookings",
+  mixins: [OutboxMixin(), ConsumerMixin()],
+
+  actions: {
+    /**
+     * POST /api/book-tickets → 201 {booking_id}: seats, booking row and BookingMade_v1 commit
+     * together. Sold out is 400, an unknown show 404. Once per Idempotency-Key (or per HTTP request).
+     */
+    book: {
+      async handler(ctx: Context<unknown, RequestMeta>) {
+        const request = validate(BookTicketsRequest, ctx.params);
+        const result = await this.transaction((trx) =>
+          oncePerRequest(trx, "book-tickets", ctx.meta, request, async () => {
+            const reservation = await bookings.reserveSeats(trx, request.show_id, request.number_of_tickets);
+            if (reservation === "no_such_show") throw new HttpError(404, "show not found");
+            if (reservation === "sold_out") throw new HttpError(400, "not enough seats available");
+            const bookingId = randomUUID();
+            await bookings.insertBooking(trx, bookingId, request);
+            await this.publish(
+              trx,
+              { contract: BookingMade_v1, body: { number_of_tickets: request.number_of_tickets, booking_id: bookingId, customer_email: request.customer_email, show_id: request.show_id }, idempotencyKey: ctx.meta.idempotencyKey },
+              ctx.meta,
+            );
+            return { status: 201, body: { booking_id: bookingId } };
+          }),
+        );
+        ctx.meta.$statusCode = result.status;
+        if (result.replayed) ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
+        return result.body;
+      },
+    },
+  },
+
+  subscriptions: {
+    /**
+     * Dead Nation takes no idempotency key, so the booking_id is the marker: the call happens inside
+     * the transaction that records it (a failed call rolls the marker back, a redelivery skips).
+     */
+    BookPlaceInDeadNation: on(
+      BookingMade_v1,
+      async function (booking, delivery) {
+        const eventId = await bookings.deadNationEventOf(delivery.trx, booking.show_id);
+        if (!eventId) throw new PermanentError(`show ${booking.show_id} of booking ${booking.booking_id} does not exist`);
+        await this.runtime.gateway.deadNation.book(
+          { booking_id: booking.booking_id, event_id: eventId, number_of_tickets: booking.number_of_tickets, customer_address: booking.customer_email },
+          { correlationId: delivery.correlationId, traceparent: delivery.traceparent },
+        );
+      },
+      { inbox: (booking) => booking.booking_id },
+    ),
+  },
+};
+
+export default BookingsService;

@@ -1,0 +1,89 @@
+import type { Context } from "moleculer";
+import {
+  BookingMade_v1,
+  TicketBookingCanceled_v1,
+  TicketBookingConfirmed_v1,
+  TicketPrinted_v1,
+  TicketReceiptIssued_v1,
+  TicketRefunded_v1,
+  Uuid,
+} from "../contracts/index.ts";
+import { OpsBookingsQuery, type OpsBookingView } from "../contracts/http.ts";
+import { HttpError, validate } from "../lib/http-errors.ts";
+import { applyToOpsReadModel, getOpsBooking, listOpsBookings, rebuildOpsReadModel, type RebuildOptions } from "../lib/ops-read-model.ts";
+import type { Transaction } from "../lib/db.ts";
+import type { Logger } from "../lib/logger.ts";
+import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
+import type { DatabaseMethods } from "../mixins/database.mixin.ts";
+import type { TicketsServiceSchema } from "../mixins/index.ts";
+
+/** A subscription body: one event, one transaction, one locked booking. */
+function update<E>(apply: (trx: Transaction, event: E) => Promise<void>) {
+  return async function (this: DatabaseMethods, event: E) {
+    await this.transaction((trx) => apply(trx, event));
+  };
+}
+
+/**
+ * Replays the data lake into a fresh read model and swaps it in (not routed over HTTP; for the
+ * REPL). Resumes an interrupted run unless `restart`; `swap: false` leaves the result beside the
+ * live one. No timeout and no retry: a rebuild may take long, and a second copy would only wait.
+ */
+const rebuildReadModel = {
+  visibility: "public",
+  timeout: 0,
+  retryPolicy: { enabled: false },
+  params: {
+    swap: { type: "boolean", optional: true },
+    restart: { type: "boolean", optional: true },
+    batchSize: { type: "number", integer: true, positive: true, optional: true },
+  },
+  async handler(this: DatabaseMethods & { logger: Logger }, ctx: Context<Pick<RebuildOptions, "swap" | "restart" | "batchSize">>) {
+    return rebuildOpsReadModel(this.db, { ...ctx.params, logger: this.logger });
+  },
+} as const;
+
+/**
+ * Ops: one document per booking with the story of each of its tickets (spec §5), fed by its own
+ * durable consumers. Each update locks its booking's row; updates are order-independent and
+ * idempotent (lib/ops-read-model.ts), and a ticket event that comes before its booking is retried.
+ */
+const OpsService: TicketsServiceSchema = {
+  name: "ops",
+  mixins: [ConsumerMixin()],
+
+  actions: {
+    /** GET /api/ops/bookings[?receipt_issue_date=YYYY-MM-DD]: newest booking first. */
+    listBookings: {
+      async handler(ctx: Context<unknown>): Promise<OpsBookingView[]> {
+        const query = validate(OpsBookingsQuery, ctx.params);
+        return listOpsBookings(this.db, { receiptIssueDate: query.receipt_issue_date });
+      },
+    },
+
+    /** GET /api/ops/bookings/:id */
+    getBooking: {
+      async handler(ctx: Context<{ id?: unknown }>): Promise<OpsBookingView> {
+        const id = Uuid.safeParse(ctx.params.id);
+        if (!id.success) throw new HttpError(400, "invalid booking ID format");
+        const booking = await getOpsBooking(this.db, id.data);
+        if (!booking) throw new HttpError(404, "booking not found");
+        return booking;
+      },
+    },
+
+    rebuildReadModel,
+  },
+
+  subscriptions: {
+    "ops_read_model.OnBookingMade": on(BookingMade_v1, update(applyToOpsReadModel.bookingMade)),
+    "ops_read_model.OnTicketBookingConfirmed": on(TicketBookingConfirmed_v1, update(applyToOpsReadModel.ticketConfirmed)),
+    "ops_read_model.OnTicketPrinted": on(TicketPrinted_v1, update(applyToOpsReadModel.ticketPrinted)),
+    "ops_read_model.OnTicketReceiptIssued": on(TicketReceiptIssued_v1, update(applyToOpsReadModel.ticketReceiptIssued)),
+    "ops_read_model.OnTicketRefunded": on(TicketRefunded_v1, update(applyToOpsReadModel.ticketRefunded)),
+    /** Not in the seed, which never showed cancellations. */
+    "ops_read_model.OnTicketBookingCanceled": on(TicketBookingCanceled_v1, update(applyToOpsReadModel.ticketCanceled)),
+  },
+};
+
+export default OpsService;

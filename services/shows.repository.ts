@@ -1,0 +1,39 @@
+import { randomUUID } from "node:crypto";
+import type { CreateShowRequest, ShowView } from "../contracts/http.ts";
+import type { Database, Transaction } from "../lib/db.ts";
+
+/** start_time is TIMESTAMP (no zone) holding UTC wall time; this reads it back as an instant. */
+const startTimeUtc = "start_time AT TIME ZONE 'UTC' AS start_time";
+
+/** Inserts a show; undefined when its dead_nation_id is taken already. */
+export async function create(trx: Transaction, show: CreateShowRequest): Promise<string | undefined> {
+  const inserted = await trx("shows")
+    .insert({
+      show_id: randomUUID(),
+      dead_nation_id: show.dead_nation_id,
+      number_of_tickets: show.number_of_tickets,
+      // Postgres drops the offset of a value cast to TIMESTAMP, so convert to UTC wall time first.
+      start_time: new Date(show.start_time).toISOString().replace("Z", ""),
+      title: show.title,
+      venue: show.venue,
+    })
+    .onConflict("dead_nation_id")
+    .ignore()
+    .returning("show_id");
+  return inserted[0]?.show_id;
+}
+
+export async function list(db: Database): Promise<ShowView[]> {
+  const rows = await db("shows")
+    .select("show_id", "dead_nation_id", "number_of_tickets", "booked", "title", "venue", db.raw(startTimeUtc))
+    .orderBy([{ column: "shows.start_time" }, { column: "show_id" }]);
+  return rows.map((row) => ({
+    show_id: row.show_id,
+    dead_nation_id: row.dead_nation_id,
+    number_of_tickets: row.number_of_tickets,
+    start_time: (row.start_time as Date).toISOString(),
+    title: row.title,
+    venue: row.venue,
+    available_tickets: row.number_of_tickets - row.booked,
+  }));
+}

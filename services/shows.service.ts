@@ -1,0 +1,42 @@
+import type { Context } from "moleculer";
+import { CreateShowRequest, type ShowView } from "../contracts/http.ts";
+import { HttpError, validate } from "../lib/http-errors.ts";
+import { oncePerRequest } from "../lib/request-idempotency.ts";
+import type { RequestMeta } from "../lib/request-meta.ts";
+import { DatabaseMixin } from "../mixins/database.mixin.ts";
+import type { TicketsServiceSchema } from "../mixins/index.ts";
+import * as shows from "./shows.repository.ts";
+
+/** Shows: what can be booked, each tied to one Dead Nation event. */
+const ShowsService: TicketsServiceSchema = {
+  name: "shows",
+  mixins: [DatabaseMixin()],
+
+  actions: {
+    /** POST /api/shows → 201 {show_id}; a dead_nation_id already used is 409. */
+    create: {
+      async handler(ctx: Context<unknown, RequestMeta>) {
+        const request = validate(CreateShowRequest, ctx.params);
+        const result = await this.transaction((trx) =>
+          oncePerRequest(trx, "shows", ctx.meta, request, async () => {
+            const showId = await shows.create(trx, request);
+            if (!showId) throw new HttpError(409, "a show with this dead_nation_id already exists");
+            return { status: 201, body: { show_id: showId } };
+          }),
+        );
+        ctx.meta.$statusCode = result.status;
+        if (result.replayed) ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
+        return result.body;
+      },
+    },
+
+    /** GET /api/shows: by start time, `[]` when there are none. */
+    list: {
+      async handler(): Promise<ShowView[]> {
+        return shows.list(this.db);
+      },
+    },
+  },
+};
+
+export default ShowsService;
