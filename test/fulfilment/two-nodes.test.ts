@@ -30,7 +30,7 @@ test("40 tickets, each confirmed under three Idempotency-Keys, on two nodes: 40 
   await eventually(async () => (await lakeCount("TicketPrinted_v1")) >= 40 && (await lakeCount("TicketReceiptIssued_v1")) >= 40);
   await eventually(() => quiet(sys));
 
-  const ids = new Set(tickets.map((ticket) => ticket.ticket_id));
+  const ids = new Set<string>(tickets.map((ticket) => ticket.ticket_id));
   const { state } = sys.sim;
   t.is([...state.receipts.values()].filter((r) => ids.has(r.ticket_id)).length, 40);
   t.is([...state.files.keys()].filter((id) => ids.has(id.replace("-ticket.html", ""))).length, 40);

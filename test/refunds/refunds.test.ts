@@ -1,6 +1,6 @@
 // Seed scenarios 6 and 7 (§10) and the refund endpoint's edges, over HTTP against the gateway
 // simulator: exactly one void, one payment refund and one TicketRefunded_v1 per ticket.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { randomUUID } from "node:crypto";
 import { RefundTicket } from "../../contracts/index.ts";
 import { writeToOutbox } from "../../lib/outbox.ts";
@@ -35,7 +35,7 @@ async function refunded(ticketId: string): Promise<void> {
   await eventually(() => quiet(sys));
 }
 
-function assertOneRefund(t: Parameters<Parameters<typeof test>[1]>[0], ticketId: string) {
+function assertOneRefund(t: ExecutionContext, ticketId: string) {
   t.deepEqual(
     voidsFor(sys, ticketId).map(({ voided_at: _, ...v }) => v),
     [{ ticket_id: ticketId, reason: REASON, idempotent_id: `refund-${ticketId}` }],
