@@ -1,6 +1,20 @@
-import type { BrokerOptions } from "moleculer";
+import type { ActionEndpoint, BrokerOptions, CallingOptions, Middleware } from "moleculer";
 import type { Config } from "./config/index.ts";
 import { parseNatsUrl } from "./lib/jetstream.ts";
+
+type Call = (target: string | ActionEndpoint | undefined, params?: unknown, opts?: CallingOptions) => Promise<unknown>;
+
+/**
+ * Calls an action by name wherever a caller chose a remote endpoint object (moleculer-web does),
+ * so that with the balancer disabled NATS picks a live node. Calls to a named node (`{ nodeID }`)
+ * and local endpoints keep their target.
+ */
+export const routeThroughQueueGroups = {
+  name: "RouteThroughQueueGroups",
+  call(next: Call): Call {
+    return (target, params, opts) => next(typeof target === "object" && !target.local ? target.action.name : target, params, opts);
+  },
+} as unknown as Middleware;
 
 /**
  * Broker settings of one Tickets node. Everything that varies between machines comes from the
@@ -21,12 +35,22 @@ export function brokerOptions(config: Config): BrokerOptions {
     logger: { type: "Pino", options: { level: config.LOG_LEVEL, pino: { options: { base: { node: config.NODE_ID } } } } },
     logLevel: config.LOG_LEVEL,
 
-    // Moleculer waits forever by default; a call that cannot finish in time fails instead.
+    // Calls are routed by NATS queue groups, not by Moleculer's balancer. The balancer picks from
+    // its registry, which lists a SIGKILLed node until its heartbeats time out, so calls sent there
+    // hang until then (measured with bench/failover.ts: up to ~7 s with the 6 s timeout below).
+    // A queue group delivers only to subscribers NATS still sees connected, and NATS notices a
+    // killed process at once. moleculer-web picks the target endpoint itself, so the middleware
+    // below hands it the action name instead (see routeThroughQueueGroups).
+    disableBalancer: true,
+    middlewares: [routeThroughQueueGroups],
+    // Moleculer waits forever by default; a call that cannot finish in time fails instead. What is
+    // left of the SIGKILL window — a call already delivered to the node when it died — ends here
+    // and is retried below.
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     // Our actions are idempotent by design (Idempotency-Key rows, natural keys), so a call that
     // timed out on a node that died is safe to retry on another one.
     retryPolicy: { enabled: true, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err) => Boolean((err as { retryable?: boolean }).retryable) },
-    // A SIGKILLed node stops getting calls after this long without heartbeats.
+    // The registry (REPL `nodes`, `{ nodeID }` calls) drops a SIGKILLed node after this long.
     heartbeatInterval: 2,
     heartbeatTimeout: 6,
     registry: { strategy: "RoundRobin", preferLocal: true },

@@ -10,7 +10,7 @@ const csv = (fallback: string) =>
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
-export const ALL_SERVICES = ["api", "tickets", "shows", "bookings", "refunds", "ops", "datalake"] as const;
+export const ALL_SERVICES = ["api", "tickets", "shows", "bookings", "refunds", "ops", "datalake", "admin"] as const;
 
 export const EnvSchema = z.object({
   POSTGRES_URL: z.url().default("postgres://postgres@127.0.0.1:5432/test"),

@@ -5,6 +5,7 @@ import { brokerOptions } from "../moleculer.config.ts";
 import { migrateToLatest } from "./db.ts";
 import { attachRuntime, openRuntime, type Runtime } from "./runtime.ts";
 import AdminService from "../services/admin.service.ts";
+import AdminService from "../services/admin.service.ts";
 import ApiGatewayService from "../services/api-gateway.service.ts";
 import DataLakeService from "../services/datalake.service.ts";
 import GatewaySimulatorService from "../services/gateway-simulator.service.ts";
@@ -22,6 +23,7 @@ export const serviceCatalog: Record<string, ServiceSchema> = {
   api: ApiGatewayService,
   tickets: TicketsService as ServiceSchema,
   datalake: DataLakeService as ServiceSchema,
+  admin: AdminService,
   shows: ShowsService as ServiceSchema,
   bookings: BookingsService as ServiceSchema,
   ops: OpsService as ServiceSchema,

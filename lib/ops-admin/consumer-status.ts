@@ -1,0 +1,55 @@
+import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
+import type { Database } from "../db.ts";
+import type { Topology } from "../topology.ts";
+
+export interface ConsumerStatus {
+  stream: string;
+  durable: string;
+  filterSubject: string;
+  /** Messages in the stream this durable has not been delivered yet. */
+  pending: number;
+  /** Delivered, not acknowledged yet: in flight on some node or waiting for a retry. */
+  ackPending: number;
+  /** Of those, how many were delivered more than once. */
+  redelivered: number;
+  /** Pull requests waiting: roughly how many node instances are idle on this durable. */
+  waitingPulls: number;
+  /** Dead letters stored for this handler. */
+  deadLetters: number;
+  /** Latest delivery or acknowledgement; null when the durable never saw a message. */
+  lastActive: string | null;
+}
+
+/** nats-server sends `last_active` as an RFC 3339 time (the client's types say otherwise); the zero time means never. */
+function lastActive(info: ConsumerInfo): string | null {
+  const times = [info.delivered?.last_active, info.ack_floor?.last_active]
+    .map((t) => (typeof t === "string" ? Date.parse(t) : NaN))
+    .filter((t) => Number.isFinite(t) && t > 0);
+  return times.length === 0 ? null : new Date(Math.max(...times)).toISOString();
+}
+
+/** Every durable of this namespace's EVENTS and COMMANDS streams, with its dead-letter count. */
+export async function consumerStatus(jsm: JetStreamManager, topology: Topology, db: Database): Promise<ConsumerStatus[]> {
+  const deadLetterRows: { handler: string; n: number }[] = await db("dead_letters").select("handler").count({ n: "*" }).groupBy("handler");
+  const deadLetters = new Map(deadLetterRows.map((row) => [row.handler, Number(row.n)]));
+  const result: ConsumerStatus[] = [];
+  for (const stream of [topology.streams.event, topology.streams.command]) {
+    const infos: ConsumerInfo[] = [];
+    for await (const info of jsm.consumers.list(stream)) infos.push(info);
+    for (const info of infos) {
+      if (!info.config.durable_name) continue;
+      result.push({
+        stream,
+        durable: info.config.durable_name,
+        filterSubject: info.config.filter_subject ?? "",
+        pending: info.num_pending,
+        ackPending: info.num_ack_pending,
+        redelivered: info.num_redelivered,
+        waitingPulls: info.num_waiting,
+        deadLetters: deadLetters.get(info.config.durable_name) ?? 0,
+        lastActive: lastActive(info),
+      });
+    }
+  }
+  return result.sort((a, b) => a.stream.localeCompare(b.stream) || a.durable.localeCompare(b.durable));
+}

@@ -1,0 +1,100 @@
+import type { Database } from "../db.ts";
+
+export interface DeadLetterSummary {
+  id: number;
+  service: string;
+  handler: string;
+  name: string;
+  messageId: string;
+  error: string;
+  deliveries: number;
+  createdAt: string;
+}
+
+export interface DeadLetterDetail extends DeadLetterSummary {
+  subject: string;
+  /** The payload exactly as it was published. */
+  payload: string;
+  metadata: Record<string, string>;
+}
+
+interface DeadLetterRow {
+  id: number;
+  service: string;
+  handler: string;
+  name: string;
+  message_id: string;
+  subject: string;
+  payload: string;
+  metadata: Record<string, string>;
+  error: string;
+  deliveries: number;
+  created_at: Date;
+}
+
+function summary(row: DeadLetterRow): DeadLetterSummary {
+  return {
+    id: row.id,
+    service: row.service,
+    handler: row.handler,
+    name: row.name,
+    messageId: row.message_id,
+    error: row.error,
+    deliveries: row.deliveries,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** Dead letters, oldest first. */
+export async function listDeadLetters(db: Database, limit = 500): Promise<DeadLetterSummary[]> {
+  const rows: DeadLetterRow[] = await db("dead_letters")
+    .select("id", "service", "handler", "name", "message_id", "error", "deliveries", "created_at")
+    .orderBy("id")
+    .limit(limit);
+  return rows.map(summary);
+}
+
+export async function findDeadLetter(db: Database, id: number): Promise<DeadLetterDetail | undefined> {
+  const row: DeadLetterRow | undefined = await db("dead_letters").where({ id }).first();
+  return row && { ...summary(row), subject: row.subject, payload: row.payload, metadata: row.metadata };
+}
+
+/** Where each dead letter goes back for a replay: the service that owns its handler. */
+export async function deadLetterOwners(db: Database, id?: number): Promise<{ id: number; service: string }[]> {
+  const query = db("dead_letters").select("id", "service").orderBy("id");
+  if (id !== undefined) query.where({ id });
+  return query;
+}
+
+/** Deletes one dead letter; false when there was none with that id. */
+export async function dropDeadLetter(db: Database, id: number): Promise<boolean> {
+  return (await db("dead_letters").where({ id }).delete()) > 0;
+}
+
+export interface ReplayResult {
+  id: number;
+  replayed: boolean;
+  error?: string;
+}
+
+/**
+ * Hands dead letters back to the services that own them (`<service>.replayDeadLetter`, which runs
+ * the handler again and deletes the row on success). One at a time, oldest first, so a replay of
+ * "all" cannot swamp a recovering gateway.
+ */
+export async function replayDeadLetters(
+  db: Database,
+  target: number | "all",
+  replayOne: (service: string, id: number) => Promise<ReplayResult>,
+): Promise<ReplayResult[]> {
+  const owners = await deadLetterOwners(db, target === "all" ? undefined : target);
+  const results: ReplayResult[] = [];
+  for (const { id, service } of owners) {
+    try {
+      results.push(await replayOne(service, id));
+    } catch (error) {
+      results.push({ id, replayed: false, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return results;
+}

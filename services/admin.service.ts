@@ -1,0 +1,92 @@
+import type { Context, ServiceSchema } from "moleculer";
+import { HttpError, validate } from "../lib/http-errors.ts";
+import { consumerStatus } from "../lib/ops-admin/consumer-status.ts";
+import { dropDeadLetter, findDeadLetter, listDeadLetters, replayDeadLetters, type ReplayResult } from "../lib/ops-admin/dead-letters.ts";
+import { handlerCounts } from "../lib/ops-admin/handler-counts.ts";
+import { outboxStatus } from "../lib/ops-admin/outbox-status.ts";
+import { DeadLetterParams, RebuildParams, ReplayParams } from "../lib/ops-admin/params.ts";
+import { REBUILD_TIMEOUT_MS, rebuildableReadModels } from "../lib/ops-admin/read-models.ts";
+import type { Runtime } from "../lib/runtime.ts";
+import { DatabaseMixin } from "../mixins/database.mixin.ts";
+
+/**
+ * The operator's surface: outbox and consumer health, dead letters, read-model rebuilds. It needs
+ * only the node's connections, so it also runs on a node without business services (the REPL's).
+ * Every action answers for the whole cluster except `handlerCounts`, which is per node process.
+ */
+const AdminService: ServiceSchema = {
+  name: "admin",
+  mixins: [DatabaseMixin()],
+
+  actions: {
+    /** Pending rows, oldest pending age, relay rate over the last minute, Redis mirror lag. */
+    outbox: {
+      async handler() {
+        const runtime: Runtime = this.runtime;
+        return outboxStatus(runtime.db, runtime.mirror);
+      },
+    },
+
+    /** Every durable consumer of the namespace's streams: pending, in flight, redelivered, dead letters. */
+    consumers: {
+      async handler() {
+        const runtime: Runtime = this.runtime;
+        return consumerStatus(runtime.backbone.jsm, runtime.topology, runtime.db);
+      },
+    },
+
+    dlqList: {
+      async handler() {
+        return listDeadLetters(this.db);
+      },
+    },
+
+    dlqShow: {
+      async handler(ctx: Context<unknown>) {
+        const { id } = validate(DeadLetterParams, ctx.params);
+        const letter = await findDeadLetter(this.db, id);
+        if (!letter) throw new HttpError(404, `dead letter ${id} not found`);
+        return letter;
+      },
+    },
+
+    /** Runs the owning handler again; a success removes the dead letter, a failure updates its error. */
+    dlqReplay: {
+      async handler(ctx: Context<unknown>) {
+        const { id } = validate(ReplayParams, ctx.params);
+        const results = await replayDeadLetters(this.db, id, (service, letterId) =>
+          ctx.call<ReplayResult, { id: number }>(`${service}.replayDeadLetter`, { id: letterId }),
+        );
+        if (id !== "all" && results.length === 0) throw new HttpError(404, `dead letter ${id} not found`);
+        return results;
+      },
+    },
+
+    dlqDrop: {
+      async handler(ctx: Context<unknown>) {
+        const { id } = validate(DeadLetterParams, ctx.params);
+        if (!(await dropDeadLetter(this.db, id))) throw new HttpError(404, `dead letter ${id} not found`);
+        this.logger.info({ id }, "dead letter dropped by operator");
+        return { id, dropped: true };
+      },
+    },
+
+    /** Rebuilds a read model from history; the owning service logs its progress. */
+    rebuildReadModel: {
+      async handler(ctx: Context<unknown>) {
+        const { name } = validate(RebuildParams, ctx.params);
+        this.logger.info({ read_model: name }, "read-model rebuild requested");
+        return ctx.call(rebuildableReadModels[name]!, { name }, { timeout: REBUILD_TIMEOUT_MS, retries: 0 });
+      },
+    },
+
+    /** This node process's handler counters; call it with `{ nodeID }` to see one node's share. */
+    handlerCounts: {
+      async handler() {
+        return { nodeID: this.broker.nodeID, handlers: await handlerCounts() };
+      },
+    },
+  },
+};
+
+export default AdminService;

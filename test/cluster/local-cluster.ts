@@ -1,0 +1,118 @@
+import net from "node:net";
+import { loadConfig } from "../../config/index.ts";
+import { spawnNodeProcess, type NodeProcess } from "../../lib/cluster/node-process.ts";
+import { startGatewaySimulator, type GatewaySimulator } from "../../lib/gateway-simulator.ts";
+import { startNode, type TicketsNode } from "../../lib/node.ts";
+import { infrastructure } from "../support/infrastructure.ts";
+import { createTestDatabase, eventually, removeNamespace, uniqueName } from "../support/system.ts";
+
+/**
+ * Several Tickets node processes (`bin/start.ts`) on their own database, namespace and gateway
+ * simulator, plus an in-process observer node running only `admin`, used to watch the cluster
+ * (registry, per-node handler counters) the way the operator's REPL does.
+ */
+export interface LocalCluster {
+  namespace: string;
+  /** Base URL of the gateway node's HTTP api. */
+  url: string;
+  sim: GatewaySimulator;
+  observer: TicketsNode;
+  processes: Map<string, NodeProcess>;
+  /** Every output line of every node, prefixed with its name: printed when a test fails. */
+  output: string[];
+  /** Starts a node process and waits until the observer sees its services. */
+  startNode(name: string, services: string[]): Promise<NodeProcess>;
+  /** Node ids the observer currently sees as alive and running `service`. */
+  nodesRunning(service: string): string[];
+  stop(): Promise<void>;
+}
+
+export interface LocalClusterOptions {
+  /** Environment for every node process on top of the cluster's own. */
+  env?: Record<string, string>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fast retries and redeliveries, so a killed node's messages come back within seconds. */
+const clusterTestDefaults = {
+  CONSUMER_BACKOFF_MS: "50,100,200",
+  CONSUMER_BACKOFF_MAX_MS: "400",
+  CONSUMER_MAX_DELIVERIES: "6",
+  CONSUMER_ACK_WAIT_MS: "3000",
+  GATEWAY_TIMEOUT_MS: "1000",
+  OUTBOX_POLL_MS: "200",
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+};
+
+export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const infra = await infrastructure();
+  const database = await createTestDatabase();
+  const namespace = uniqueName("c");
+  const port = await freePort();
+  const sim = await startGatewaySimulator({ port: 0, callbackBaseUrl: `http://127.0.0.1:${port}` });
+  const shared = {
+    ...clusterTestDefaults,
+    POSTGRES_URL: database.url,
+    NATS_URL: infra.natsUrl,
+    REDIS_URL: infra.redisUrl,
+    GATEWAY_URL: sim.url,
+    NAMESPACE: namespace,
+    ...options.env,
+  };
+  const output: string[] = [];
+  const processes = new Map<string, NodeProcess>();
+  const observer = await startNode(loadConfig({ ...shared, SERVICES: "admin", NODE_ID: `${namespace}-observer`, LOG_LEVEL: "fatal" }));
+
+  const nodesRunning = (service: string) =>
+    observer.broker.registry
+      .getNodeList({ onlyAvailable: true, withServices: true })
+      .filter((node) => node.services.some((s) => s.name === service))
+      .map((node) => node.id);
+
+  const cluster: LocalCluster = {
+    namespace,
+    url: `http://127.0.0.1:${port}`,
+    sim,
+    observer,
+    processes,
+    output,
+    nodesRunning,
+    async startNode(name, services) {
+      const node = spawnNodeProcess({
+        name,
+        env: { ...shared, NODE_ID: name, SERVICES: services.join(","), PORT: services.includes("api") ? String(port) : "0" },
+        onLine: (line) => output.push(`${name} | ${line}`),
+      });
+      processes.set(name, node);
+      await eventually(
+        async () => {
+          if (node.child.exitCode !== null) throw new Error(`${name} exited with ${node.child.exitCode}`);
+          return services.every((service) => nodesRunning(service).includes(name));
+        },
+        { timeoutMs: 60_000 },
+      );
+      return node;
+    },
+    async stop() {
+      // A node that cannot stop gracefully in time is killed, so a failing test still cleans up.
+      await Promise.allSettled(
+        [...processes.values()].map((node) => Promise.race([node.stop(), new Promise((resolve) => setTimeout(resolve, 20_000).unref())]).then(() => node.kill())),
+      );
+      await observer.stop();
+      await sim.close();
+      await removeNamespace(namespace).catch(() => undefined);
+      await database.drop();
+    },
+  };
+  return cluster;
+}
