@@ -1,0 +1,73 @@
+/**
+ * Shared pieces of the benchmarks: the machine description, percentiles and one line of results
+ * per figure. Every bench measures its baseline in the same run on the same machine, because
+ * absolute numbers on a shared machine drift while ratios hold.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+
+export function machine(): string {
+  const memory = (() => {
+    try {
+      return execFileSync("free", ["-h"], { encoding: "utf8" }).split("\n")[1]!.trim().split(/\s+/)[1];
+    } catch {
+      return `${Math.round(totalmem() / 2 ** 30)}Gi`;
+    }
+  })();
+  return `${cpus().length} CPU (${cpus()[0]?.model.trim() ?? "unknown"}), ${memory} RAM, Node ${process.version}, ${new Date().toISOString()}`;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+export const round = (value: number, digits = 0) => Number(value.toFixed(digits));
+
+/** Prints a heading and the figures as aligned `name: value` lines. */
+export function report(title: string, figures: Record<string, string | number>): void {
+  const width = Math.max(...Object.keys(figures).map((k) => k.length));
+  console.log(`\n== ${title}`);
+  for (const [name, value] of Object.entries(figures)) console.log(`  ${name.padEnd(width)}  ${value}`);
+}
+
+export function verdict(ratio: number, target: number, higherIsBetter = true): string {
+  const met = higherIsBetter ? ratio >= target : ratio <= target;
+  return `${round(ratio, 2)} (target ${higherIsBetter ? "≥" : "≤"} ${target}: ${met ? "met" : "MISSED"})`;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const clockTicksPerSecond = 100;
+
+/** CPU milliseconds (user + system) a process has used so far, from /proc; 0 when it is gone. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids of the processes whose command line contains every one of `parts`. */
+export function pidsMatching(...parts: string[]): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+        return parts.every((part) => cmdline.includes(part));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
