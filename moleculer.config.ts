@@ -1,6 +1,8 @@
 import type { ActionEndpoint, BrokerOptions, CallingOptions, Middleware } from "moleculer";
 import type { Config } from "./config/index.ts";
 import { parseNatsUrl } from "./lib/jetstream.ts";
+import { logContextFields } from "./lib/log-context.ts";
+import { TracingMiddleware } from "./lib/tracing-middleware.ts";
 
 type Call = (target: string | ActionEndpoint | undefined, params?: unknown, opts?: CallingOptions) => Promise<unknown>;
 
@@ -32,7 +34,8 @@ export function brokerOptions(config: Config): BrokerOptions {
     transporter: { type: "NATS", options: { servers: servers.map((s) => `nats://${s}`), user, pass, token } },
 
     // JSON logs through pino; services log `logger.info({ fields }, "message")`.
-    logger: { type: "Pino", options: { level: config.LOG_LEVEL, pino: { options: { base: { node: config.NODE_ID } } } } },
+    // `mixin` adds correlation_id and trace_id of the request or message being handled to every line.
+    logger: { type: "Pino", options: { level: config.LOG_LEVEL, pino: { options: { base: { node: config.NODE_ID }, mixin: logContextFields } } } },
     logLevel: config.LOG_LEVEL,
 
     // Calls are routed by NATS queue groups, not by Moleculer's balancer. The balancer picks from
@@ -42,7 +45,6 @@ export function brokerOptions(config: Config): BrokerOptions {
     // killed process at once. moleculer-web picks the target endpoint itself, so the middleware
     // below hands it the action name instead (see routeThroughQueueGroups).
     disableBalancer: true,
-    middlewares: [routeThroughQueueGroups],
     // Moleculer waits forever by default; a call that cannot finish in time fails instead. What is
     // left of the SIGKILL window — a call already delivered to the node when it died — ends here
     // and is retried below.
@@ -56,8 +58,11 @@ export function brokerOptions(config: Config): BrokerOptions {
     registry: { strategy: "RoundRobin", preferLocal: true },
     circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 30, halfOpenTime: 5_000, check: (err) => (err as { code?: number }).code! >= 500 },
 
+    // Rendered by GET /metrics together with the application's prom-client registry (lib/metrics-exposition.ts).
     metrics: { enabled: true, reporter: [] },
+    // Tracing is OpenTelemetry's (lib/tracing.ts), not Moleculer's own tracer.
     tracing: { enabled: false },
+    middlewares: [routeThroughQueueGroups, TracingMiddleware({ otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, nodeId: config.NODE_ID })],
 
     // Handlers get up to 30 s to finish in-flight work on SIGTERM.
     tracking: { enabled: true, shutdownTimeout: 30_000 },

@@ -3,6 +3,8 @@
 // Every non-success answer becomes a GatewayError whose `permanent` flag tells the consumer whether
 // retrying can help (4xx except 408/429) or not.
 import { randomInt } from "node:crypto";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { currentCorrelationId } from "../lib/log-context.ts";
 
 export interface CallContext {
   correlationId?: string;
@@ -119,15 +121,45 @@ interface Call {
   text?: string;
 }
 
+const tracer = trace.getTracer("tickets-gateway-client");
+
 export function createGatewayClient(opts: { baseUrl: string; timeoutMs?: number }): GatewayClient {
   const baseUrl = opts.baseUrl.replace(/\/+$/, "");
   const timeoutMs = opts.timeoutMs ?? 5000;
 
-  async function send(call: Call, cc: CallContext = {}): Promise<{ status: number; body: string }> {
+  /**
+   * One gateway call as a client span: a child of the active span (a handler's), or of the
+   * caller's traceparent outside any span. The gateway receives the client span's traceparent.
+   */
+  function send(call: Call, cc: CallContext = {}): Promise<{ status: number; body: string }> {
+    const active = context.active();
+    const parent = trace.getSpan(active) ? active : propagation.extract(active, { traceparent: cc.traceparent });
+    const span = tracer.startSpan(`${call.method} ${call.path.split("/")[1]}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { "http.request.method": call.method, "url.full": baseUrl + call.path },
+    }, parent);
+    return context.with(trace.setSpan(parent, span), async () => {
+      try {
+        const res = await exchange(call, cc);
+        span.setAttribute("http.response.status_code", res.status);
+        return res;
+      } catch (err) {
+        if (err instanceof GatewayError && err.status !== undefined) span.setAttribute("http.response.status_code", err.status);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  async function exchange(call: Call, cc: CallContext): Promise<{ status: number; body: string }> {
     const headers: Record<string, string> = {
-      "Correlation-ID": cc.correlationId || generateCorrelationId(),
+      "Correlation-ID": cc.correlationId || currentCorrelationId() || generateCorrelationId(),
     };
-    if (cc.traceparent) headers["traceparent"] = cc.traceparent;
+    propagation.inject(context.active(), headers);
+    // Without a registered tracer provider nothing is injected; the caller's traceparent still goes.
+    if (!headers["traceparent"] && cc.traceparent) headers["traceparent"] = cc.traceparent;
     let body: string | undefined;
     if (call.json !== undefined) {
       headers["Content-Type"] = "application/json";

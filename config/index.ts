@@ -29,6 +29,10 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Port of this node's own /metrics, /health and /ready (for nodes without the api-gateway); unset ⇒ none. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Origins allowed to call the API cross-origin; empty ⇒ CORS off (the web UI is same-origin). */
+  CORS_ORIGINS: csv("").pipe(z.array(z.url("each origin must be a URL like http://localhost:3000"))),
 
   JETSTREAM_REPLICAS: positiveInt(1),
   /** How long JetStream remembers a Nats-Msg-Id; covers a relay restart. */

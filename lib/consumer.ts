@@ -5,6 +5,7 @@ import { errorMessage, isPermanent, PermanentError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { messageDuration, messagesDeadLettered, messagesFailed, messagesProcessed } from "./metrics.ts";
 import { MessageHeaders } from "./topology.ts";
+import { inHandlerSpan } from "./tracing.ts";
 
 /** One message as a handler sees it, with what it needs to continue the trace and correlation. */
 export interface Delivery {
@@ -151,7 +152,7 @@ export class MessageConsumer<C extends MessageContract> {
     const endTimer = messageDuration.startTimer(labels);
     messagesProcessed.inc(labels);
     try {
-      await this.options.handle(decodePayload(this.options.contractOf(delivery), delivery.raw), delivery);
+      await inHandlerSpan({ ...delivery, ...labels }, () => this.options.handle(decodePayload(this.options.contractOf(delivery), delivery.raw), delivery));
       msg.ack();
     } catch (error) {
       messagesFailed.inc(labels);

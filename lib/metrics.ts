@@ -6,6 +6,9 @@ import client from "prom-client";
  */
 export const registry = new client.Registry();
 
+// Node.js process and runtime metrics (the seed exported Go's); once per process, like the registry.
+client.collectDefaultMetrics({ register: registry });
+
 const labelNames = ["topic", "handler"] as const;
 
 export const messagesProcessed = new client.Counter({
@@ -51,8 +54,20 @@ export const relayFailures = new client.Counter({
   registers: [registry],
 });
 
-export const mirrorWritten = new client.Counter({
-  name: "redis_mirror_entries_total",
-  help: "Messages mirrored into Redis Streams",
+const httpLabelNames = ["method", "route", "status"] as const;
+
+/** `route` is the matched alias (`/api/ops/bookings/:id`), never the raw URL, to keep cardinality bounded. */
+export const httpRequests = new client.Counter({
+  name: "http_requests_total",
+  help: "HTTP requests answered by the api-gateway, by route alias and status",
+  labelNames: httpLabelNames,
+  registers: [registry],
+});
+
+export const httpRequestDuration = new client.Histogram({
+  name: "http_request_duration_seconds",
+  help: "Time to answer an HTTP request, by route alias and status",
+  labelNames: httpLabelNames,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [registry],
 });

@@ -4,7 +4,7 @@ import { servicesOf, type Config } from "../config/index.ts";
 import { brokerOptions } from "../moleculer.config.ts";
 import { migrateToLatest } from "./db.ts";
 import { attachRuntime, openRuntime, type Runtime } from "./runtime.ts";
-import AdminService from "../services/admin.service.ts";
+import { startOpsServer, type OpsServer } from "./ops-http.ts";
 import AdminService from "../services/admin.service.ts";
 import ApiGatewayService from "../services/api-gateway.service.ts";
 import DataLakeService from "../services/datalake.service.ts";
@@ -23,7 +23,6 @@ export const serviceCatalog: Record<string, ServiceSchema> = {
   api: ApiGatewayService,
   tickets: TicketsService as ServiceSchema,
   datalake: DataLakeService as ServiceSchema,
-  admin: AdminService,
   shows: ShowsService as ServiceSchema,
   bookings: BookingsService as ServiceSchema,
   ops: OpsService as ServiceSchema,
@@ -37,6 +36,8 @@ export interface TicketsNode {
   config: Config;
   /** Port the HTTP api listens on, when this node runs it. */
   httpPort?: number;
+  /** Port of /metrics, /health and /ready when METRICS_PORT is set. */
+  metricsPort?: number;
   gatewayUrl: string;
   stop(): Promise<void>;
 }
@@ -51,6 +52,7 @@ export async function startNode(config: Config): Promise<TicketsNode> {
   const gatewayUrl = config.GATEWAY_URL ?? `http://127.0.0.1:${config.GATEWAY_SIMULATOR_PORT}`;
   const runtime = await openRuntime(config, logger, gatewayUrl);
   attachRuntime(broker, runtime);
+  let opsServer: OpsServer | undefined;
   try {
     const applied = await migrateToLatest(runtime.db);
     if (applied.length > 0) logger.info({ applied }, "migrations applied");
@@ -73,6 +75,7 @@ export async function startNode(config: Config): Promise<TicketsNode> {
     // Every node relays, so outbox rows never wait for a particular service to be up somewhere.
     await runtime.ensureRelay();
     await runtime.ensureMirror();
+    if (config.METRICS_PORT !== undefined) opsServer = await startOpsServer(broker, runtime, config.METRICS_PORT);
   } catch (error) {
     await broker.stop().catch(() => undefined);
     await runtime.close();
@@ -87,8 +90,10 @@ export async function startNode(config: Config): Promise<TicketsNode> {
     config,
     gatewayUrl,
     httpPort: api?.server?.address().port,
+    metricsPort: opsServer?.port,
     stop() {
       stopping ??= (async () => {
+        await opsServer?.close();
         await broker.stop();
         await runtime.close();
       })();

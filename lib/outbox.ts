@@ -8,6 +8,7 @@ import { MessageHeaders, type Topology } from "./topology.ts";
 import { newHeader, type BodyOf, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
 import { errorMessage } from "./errors.ts";
 import { relayFailures, relayPublished } from "./metrics.ts";
+import { traceCarrierOf } from "./tracing.ts";
 
 /** Where a message comes from: carried into its metadata so the trace and correlation follow it. */
 export interface MessageOrigin {
@@ -41,8 +42,11 @@ export async function writeToOutbox<C extends MessageContract>(
   const payload = contract.schema.parse({ ...message.body, header }) as PayloadOf<C>;
   const messageId = randomUUID();
   const metadata: Record<string, string> = { name: contract.name, correlation_id: origin.correlationId ?? `gen_${randomUUID()}` };
-  if (origin.traceparent) metadata.traceparent = origin.traceparent;
-  if (origin.tracestate) metadata.tracestate = origin.tracestate;
+  // The span active while writing (an action's, a handler's) is the message's parent; the origin's
+  // own fields count only outside any span.
+  const { traceparent, tracestate } = { ...origin, ...traceCarrierOf() };
+  if (traceparent) metadata.traceparent = traceparent;
+  if (tracestate) metadata.tracestate = tracestate;
   await trx("outbox").insert({
     message_id: messageId,
     kind: contract.kind,
