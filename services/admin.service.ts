@@ -76,7 +76,7 @@ const AdminService: ServiceSchema = {
       async handler(ctx: Context<unknown>) {
         const { name } = validate(RebuildParams, ctx.params);
         this.logger.info({ read_model: name }, "read-model rebuild requested");
-        return ctx.call(rebuildableReadModels[name]!, { name }, { timeout: REBUILD_TIMEOUT_MS, retries: 0 });
+        return ctx.call(rebuildableReadModels[name]!, {}, { timeout: REBUILD_TIMEOUT_MS, retries: 0 });
       },
     },
 
