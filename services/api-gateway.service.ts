@@ -7,12 +7,60 @@ import { requestHeader, stampRequest, type StampedRequest } from "../lib/http/re
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { runtimeOf } from "../lib/runtime.ts";
 import { readiness } from "../lib/readiness.ts";
+import { checkAdminAccess } from "../lib/http/admin-access.ts";
+import { HttpError } from "../lib/http-errors.ts";
+import { aliasesOf, publicApi } from "../lib/http/api-routes.ts";
+import { observeRequest } from "../lib/http/observe-request.ts";
+import { buildOpenApiDocument, renderApiDocsPage, type OpenApiDocument } from "../lib/http/openapi.ts";
+import { sendMetrics } from "../lib/ops-http.ts";
+import { traceCarrierOf } from "../lib/tracing.ts";
+import type { Config } from "../config/index.ts";
+
+type GatewayThis = ServiceSchema & {
+  broker: Context["broker"];
+  settings: ApiSettingsSchema;
+  openApi?: OpenApiDocument;
+  resolveAlias(url: string, method?: string): unknown;
+};
+
+/** What every routed call carries in ctx.meta (lib/request-meta.ts); the trace continues from the HTTP span. */
+function carryRequestMeta(ctx: Context<unknown, RequestMeta>, _route: unknown, req: StampedRequest, res: ServerResponse) {
+  const { requestId, correlationId } = stampRequest(req, res);
+  ctx.meta.requestId = requestId;
+  ctx.meta.correlationId = correlationId;
+  ctx.meta.idempotencyKey = requestHeader(req, "Idempotency-Key");
+  const { traceparent, tracestate } = traceCarrierOf();
+  ctx.meta.traceparent = traceparent;
+  ctx.meta.tracestate = tracestate;
+}
+
+/** The OpenAPI document of the `/api` route as this gateway serves it, built once. */
+function openApiOf(service: GatewayThis): OpenApiDocument {
+  const apiRoute = service.settings.routes!.find((route) => route.path === "/api")!;
+  service.openApi ??= buildOpenApiDocument(apiRoute.aliases ?? {}, publicApi);
+  return service.openApi;
+}
+
+/** CORS stays off unless CORS_ORIGINS names the origins (the web UI is served same-origin). */
+function corsSettings(config: Config) {
+  if (config.CORS_ORIGINS.length === 0) return undefined;
+  return {
+    origin: config.CORS_ORIGINS,
+    methods: ["GET", "POST", "PUT", "DELETE"],
+    allowedHeaders: ["Content-Type", "Idempotency-Key", "Correlation-ID", "traceparent", "tracestate"],
+    exposedHeaders: ["Correlation-ID", "X-Request-Id", "X-Trace-ID", "Idempotent-Replayed"],
+    maxAge: 600,
+  };
+}
+
+/** Moleculer calls `merged` after mixing in moleculer-web and before it builds the routes; its typings omit it. */
+type GatewaySchema = ServiceSchema<ApiSettingsSchema> & { merged?(this: GatewayThis, schema: ServiceSchema<ApiSettingsSchema>): void };
 
 /**
  * The HTTP front door. Only the aliases below are reachable (mappingPolicy "restrict"); every
  * other action stays internal to the cluster.
  */
-const ApiGatewayService: ServiceSchema<ApiSettingsSchema> = {
+const ApiGatewayService: GatewaySchema = {
   name: "api",
   mixins: [ApiGateway],
 
@@ -29,19 +77,40 @@ const ApiGatewayService: ServiceSchema<ApiSettingsSchema> = {
         mappingPolicy: "restrict",
         autoAliases: false,
         bodyParsers: { json: { limit: "256kb", strict: true } },
+        // The public routes and their documentation: lib/http/api-routes.ts (GET /api/openapi.json).
         aliases: {
-          "POST /tickets-status": "tickets.updateStatus",
-          "GET /tickets": "tickets.list",
-          "PUT /ticket-refund/:ticket_id": "refunds.requestRefund",
+          ...aliasesOf(publicApi),
         },
-        onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: StampedRequest, res: ServerResponse) {
-          const { requestId, correlationId } = stampRequest(req, res);
-          ctx.meta.requestId = requestId;
-          ctx.meta.correlationId = correlationId;
-          ctx.meta.idempotencyKey = requestHeader(req, "Idempotency-Key");
-          ctx.meta.traceparent = requestHeader(req, "traceparent");
-          ctx.meta.tracestate = requestHeader(req, "tracestate");
+        onBeforeCall: carryRequestMeta,
+      },
+      {
+        // Operators only: 404 without ADMIN_TOKEN, 401 without the right bearer token.
+        path: "/admin",
+        mappingPolicy: "restrict",
+        autoAliases: false,
+        bodyParsers: { json: { limit: "64kb", strict: true } },
+        use: [
+          function adminGate(this: GatewayThis, req: StampedRequest & { parsedUrl: string }, res: ServerResponse, next: (err?: unknown) => void) {
+            try {
+              checkAdminAccess(runtimeOf(this.broker).config.ADMIN_TOKEN, req, res);
+              // An unknown admin path is a JSON 404, not the web UI's page fallback.
+              if (!this.resolveAlias(req.parsedUrl, req.method)) throw new HttpError(404, "Not found");
+              next();
+            } catch (error) {
+              next(error);
+            }
+          },
+        ],
+        aliases: {
+          "GET /outbox": "admin.outbox",
+          "GET /consumers": "admin.consumers",
+          "GET /dead-letters": "admin.dlqList",
+          "GET /dead-letters/:id": "admin.dlqShow",
+          "POST /dead-letters/:id/replay": "admin.dlqReplay",
+          "DELETE /dead-letters/:id": "admin.dlqDrop",
+          "POST /read-models/:name/rebuild": "admin.rebuildReadModel",
         },
+        onBeforeCall: carryRequestMeta,
       },
       {
         path: "/",
@@ -53,6 +122,17 @@ const ApiGatewayService: ServiceSchema<ApiSettingsSchema> = {
             stampRequest(req, res);
             res.setHeader("Content-Type", "text/plain; charset=utf-8");
             res.end("ok");
+          },
+          async "GET /metrics"(this: GatewayThis, _req: StampedRequest, res: ServerResponse) {
+            await sendMetrics(this.broker, runtimeOf(this.broker), res);
+          },
+          "GET /api/openapi.json"(this: GatewayThis, _req: StampedRequest, res: ServerResponse) {
+            res.writeHead(200, { "Content-Type": "application/json; charset=utf-8" });
+            res.end(JSON.stringify(openApiOf(this), null, 2));
+          },
+          "GET /api/docs"(this: GatewayThis, _req: StampedRequest, res: ServerResponse) {
+            res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+            res.end(renderApiDocsPage(openApiOf(this)));
           },
           async "GET /ready"(this: ServiceSchema & { broker: Context["broker"] }, req: StampedRequest, res: ServerResponse) {
             stampRequest(req, res);
@@ -73,7 +153,18 @@ const ApiGatewayService: ServiceSchema<ApiSettingsSchema> = {
     },
   },
 
+  /** CORS comes from the configuration, which exists only once the node runs. */
+  merged(this: GatewayThis, schema: ServiceSchema<ApiSettingsSchema>) {
+    const cors = corsSettings(runtimeOf(this.broker).config);
+    if (cors) schema.settings = { ...schema.settings, cors };
+  },
+
   methods: {
+    /** Every request, routed or not, runs in its HTTP server span and is counted by route and status. */
+    httpHandler(this: GatewayThis, req: StampedRequest, res: ServerResponse, next?: unknown) {
+      return observeRequest(req, res, () => ApiGateway.methods!.httpHandler!.call(this, req, res, next));
+    },
+
     /** The bound port (the setting may be 0 in tests). */
     boundPort(): number {
       return (this.server.address() as AddressInfo).port;
