@@ -1,4 +1,4 @@
-import type { ActionSchema, Context, Middleware } from "moleculer";
+import type { ActionSchema, Context, Middleware, ServiceBroker } from "moleculer";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { withLogContext } from "./log-context.ts";
 import type { MessageOrigin } from "./outbox.ts";
@@ -13,10 +13,12 @@ const HTTP_DISPATCH_ACTION = "api.rest";
  * copies into message metadata, so a request stays one trace from HTTP to the last handler.
  */
 export function TracingMiddleware(options: TracingOptions): Middleware {
+  let nodeId = "";
   return {
     name: "OpenTelemetryTracing",
 
-    created() {
+    created(broker: ServiceBroker) {
+      nodeId = broker.nodeID;
       initTracing(options);
     },
 
@@ -25,7 +27,7 @@ export function TracingMiddleware(options: TracingOptions): Middleware {
       return function tracedAction(ctx: Context<unknown, MessageOrigin>) {
         const meta = ctx.meta;
         const callerTrace = { traceparent: meta.traceparent, tracestate: meta.tracestate };
-        const attributes = { "rpc.system": "moleculer", "rpc.method": action.name!, "moleculer.node_id": ctx.nodeID ?? "", "moleculer.caller": ctx.caller ?? "" };
+        const attributes = { "rpc.system": "moleculer", "rpc.method": action.name!, "moleculer.node_id": nodeId, "moleculer.caller_node_id": ctx.nodeID ?? "" };
         return withLogContext({ correlationId: meta.correlationId }, () =>
           inSpan(action.name!, { kind: SpanKind.SERVER, attributes, parent: contextFrom(callerTrace) }, async () => {
             // Calls and outbox rows made by this action continue from its span; the caller's value
