@@ -7,6 +7,7 @@ import { requestHeader, stampRequest, type StampedRequest } from "../lib/http/re
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { runtimeOf } from "../lib/runtime.ts";
 import { readiness } from "../lib/readiness.ts";
+import { isUiPageRequest, sendUiShell, webUiServer } from "../lib/http/web-ui.ts";
 import { checkAdminAccess } from "../lib/http/admin-access.ts";
 import { HttpError } from "../lib/http-errors.ts";
 import { aliasesOf, publicApi } from "../lib/http/api-routes.ts";
@@ -159,10 +160,21 @@ const ApiGatewayService: GatewaySchema = {
     if (cors) schema.settings = { ...schema.settings, cors };
   },
 
+  /** The browser UI (web/) for whatever no route claims; see send404 for its deep links. */
+  created() {
+    this.serve = webUiServer();
+  },
+
   methods: {
     /** Every request, routed or not, runs in its HTTP server span and is counted by route and status. */
     httpHandler(this: GatewayThis, req: StampedRequest, res: ServerResponse, next?: unknown) {
       return observeRequest(req, res, () => ApiGateway.methods!.httpHandler!.call(this, req, res, next));
+    },
+
+    /** Neither routed nor a file of web/: a UI page (`/app/shows`) gets the UI's shell, anything else a JSON 404. */
+    send404(req: StampedRequest, res: ServerResponse) {
+      if (isUiPageRequest(req)) return sendUiShell(req, res).catch((error) => this.sendError(req, res, error));
+      this.sendError(req, res, new ApiGateway.Errors.NotFoundError("NOT_FOUND"));
     },
 
     /** The bound port (the setting may be 0 in tests). */
