@@ -203,10 +203,10 @@ test.serial("BookingMade_v1 for a show that does not exist is dead-lettered at o
   await db().transaction((trx) =>
     writeToOutbox(trx, sys.node.runtime.topology, { contract: BookingMade_v1, body: { number_of_tickets: 1, booking_id: bookingId, customer_email: "x@example.com", show_id: randomUUID() } }),
   );
-  const [letter] = await eventually(async () => {
+  const [letter] = (await eventually(async () => {
     const letters = (await deadLetters(sys, "bookings-BookPlaceInDeadNation")).filter((l) => l.payload.includes(bookingId));
     return letters.length > 0 ? letters : undefined;
-  });
+  }))!;
   t.is(letter!.deliveries, 1);
   t.regex(letter!.error, /does not exist/);
   t.is(sys.sim.state.deadNationBookings.length, callsBefore);

@@ -50,14 +50,14 @@ test.serial("create show → book → Dead Nation confirms → printed and recei
   t.is(booking.status, 201);
   bookingId = booking.body.booking_id;
 
-  const document = await eventually(
+  const document = (await eventually(
     async () => {
       const response = await sys.http("GET", `/api/ops/bookings/${bookingId}`);
       const tickets = Object.values((response.body as OpsBookingView).tickets ?? {});
       return response.status === 200 && tickets.length === 2 && tickets.every(allSet) ? (response.body as OpsBookingView) : undefined;
     },
     { timeoutMs: 30_000 },
-  );
+  ))!;
   t.true(OpsBookingView.strict().safeParse(document).success, JSON.stringify(document));
   ticketIds = Object.keys(document.tickets).sort();
   const callback = sys.sim.state.callbacks.find((c) => c.booking_id === bookingId);
@@ -86,10 +86,10 @@ test.serial("create show → book → Dead Nation confirms → printed and recei
 
   const refund = await sys.http("PUT", `/api/ticket-refund/${ticketIds[0]}`);
   t.is(refund.status, 202);
-  const refunded = await eventually(async () => {
+  const refunded = (await eventually(async () => {
     const current = (await sys.http("GET", `/api/ops/bookings/${bookingId}`)).body as OpsBookingView;
     return current.tickets[ticketIds[0]!]!.refunded_at !== ZERO_TIME ? current : undefined;
-  });
+  }))!;
   t.regex(refunded.tickets[ticketIds[0]!]!.refunded_at, /Z$/);
   t.is(refunded.tickets[ticketIds[1]!]!.refunded_at, ZERO_TIME);
 });
