@@ -51,7 +51,8 @@ export function buildOpenApiDocument(aliases: Record<string, unknown>, routes: R
   }
   const generated = z.toJSONSchema(registry, { uri: COMPONENT, io: "input", unrepresentable: "any" }).schemas as Record<string, JsonSchema>;
   const clean = ({ $schema: _schema, $id: _id, ...rest }: JsonSchema) => rest;
-  const schemaOf = (schema: z.ZodType): JsonSchema => (names.has(schema) ? { $ref: COMPONENT(names.get(schema)!) } : clean(generated[anonymous.get(schema)!]!));
+  const expanded = (schema: z.ZodType): JsonSchema => clean(generated[names.get(schema) ?? anonymous.get(schema)!]!);
+  const schemaOf = (schema: z.ZodType): JsonSchema => (names.has(schema) ? { $ref: COMPONENT(names.get(schema)!) } : expanded(schema));
 
   const components: Record<string, JsonSchema> = {};
   for (const id of names.values()) components[id] = clean(generated[id]!);
@@ -64,7 +65,7 @@ export function buildOpenApiDocument(aliases: Record<string, unknown>, routes: R
     const path = basePath + match[2]!.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
     const route = routes[alias];
     const action = route?.action ?? (typeof target === "string" ? target : "(function)");
-    (paths[path] ??= {})[method] = route ? operationOf(route, schemaOf) : undocumented(alias, action);
+    (paths[path] ??= {})[method] = route ? operationOf(route, schemaOf, expanded) : undocumented(alias, action);
   }
 
   return {
@@ -80,12 +81,13 @@ export function buildOpenApiDocument(aliases: Record<string, unknown>, routes: R
   };
 }
 
-function operationOf(route: ApiRoute, schemaOf: (schema: z.ZodType) => JsonSchema): OpenApiOperation {
+/** `expanded` gives a schema's own JSON Schema (parameters are listed one by one, never as a $ref). */
+function operationOf(route: ApiRoute, schemaOf: (schema: z.ZodType) => JsonSchema, expanded: (schema: z.ZodType) => JsonSchema): OpenApiOperation {
   const operation = { operationId: route.action, summary: route.summary, "x-moleculer-action": route.action } as OpenApiOperation;
   const parameters: NonNullable<OpenApiOperation["parameters"]> = [];
   for (const [where, schema] of [["path", route.params], ["query", route.query]] as const) {
     if (!schema) continue;
-    const object = schemaOf(schema) as { properties?: Record<string, JsonSchema>; required?: string[] };
+    const object = expanded(schema) as { properties?: Record<string, JsonSchema>; required?: string[] };
     for (const [name, property] of Object.entries(object.properties ?? {})) {
       parameters.push({ name, in: where, required: where === "path" || (object.required ?? []).includes(name), schema: property });
     }
