@@ -1,4 +1,5 @@
 import test from "ava";
+import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
 import { randomUUID } from "node:crypto";
 import { TicketBookingConfirmed_v1 } from "../../contracts/index.ts";
 import { renderMetrics } from "../../lib/metrics-exposition.ts";
@@ -116,6 +117,28 @@ test.serial("dead letters are counted per handler from the store", async (t) => 
   t.is(samplesOf(families, "dead_letter_messages", { handler: "tickets-IssueReceipt" })[0]?.value, 2);
   t.is(samplesOf(families, "dead_letter_messages", { handler: "tickets-PrintTicket" })[0]?.value, 1);
   await sys.node.runtime.db("dead_letters").whereIn("handler", ["tickets-IssueReceipt", "tickets-PrintTicket"]).where({ error: "boom" }).delete();
+});
+
+test.serial("durable consumer lag and oldest unacknowledged age come from JetStream", async (t) => {
+  const { jsm } = sys.node.runtime.backbone;
+  const { topology } = sys.node.runtime;
+  const stream = topology.streams.event;
+  // A durable nobody consumes: whatever reaches its subject stays pending.
+  await jsm.consumers.add(stream, { durable_name: "metrics-idle", filter_subject: topology.subject("event", TicketBookingConfirmed_v1.name), ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });
+  const confirmed = ticket();
+  t.is((await sys.http("POST", "/api/tickets-status", { tickets: [confirmed] }, { "Idempotency-Key": randomUUID() })).status, 200);
+
+  const families = (await eventually(async () => {
+    const { families } = await scrape();
+    const idle = samplesOf(families, "jetstream_consumer_pending_messages", { stream, durable: "metrics-idle" })[0];
+    const store = samplesOf(families, "jetstream_consumer_pending_messages", { stream, durable: "tickets-StoreTicket" })[0];
+    const storeInFlight = samplesOf(families, "jetstream_consumer_ack_pending_messages", { stream, durable: "tickets-StoreTicket" })[0];
+    return idle?.value === 1 && store?.value === 0 && storeInFlight?.value === 0 ? families : undefined;
+  }))!;
+  t.is(samplesOf(families, "tickets_metrics_source_up", { source: "jetstream" })[0]?.value, 1);
+  t.true(samplesOf(families, "jetstream_consumer_oldest_unacked_age_seconds", { stream, durable: "metrics-idle" })[0]!.value > 0);
+  t.is(samplesOf(families, "jetstream_consumer_oldest_unacked_age_seconds", { stream, durable: "tickets-StoreTicket" })[0]!.value, 0);
+  await jsm.consumers.delete(stream, "metrics-idle");
 });
 
 test.serial("a node without the api-gateway serves /metrics, /health and /ready on METRICS_PORT", async (t) => {
