@@ -216,6 +216,17 @@ test.serial("Ops report: filtering by receipt date keeps matching bookings and s
   await page.locator(`section[data-booking-id="${bookingId}"]`).waitFor();
 });
 
+test.serial("an error from the API is shown with a way to retry: a malformed date in an ops report link", async (t) => {
+  const refused = await sys.http("GET", "/api/ops/bookings?receipt_issue_date=2026-13-45");
+  t.is(refused.status, 400);
+  await page.goto(`${sys.url}/#/ops?receipt_issue_date=2026-13-45`);
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  t.is(await alert.locator("p").textContent(), `Could not load. ${refused.body.error}`);
+  t.true(await alert.getByRole("button", { name: "Try again" }).isVisible());
+  t.is(await page.locator(".live").textContent(), "Retrying…");
+});
+
 test.serial("Tickets: a refund asks for confirmation, Cancel sends nothing, and the refunded ticket is marked in the list and the ops report", async (t) => {
   const tickets = needs("tickets", "Pending callbacks");
   const [refunded, kept] = tickets as [string, string];

@@ -35,6 +35,7 @@ function poll(report, live, receiptDate, signal) {
   let lastBody = null;
   let timer = null;
   let hasData = false;
+  let lastError = null;
 
   const schedule = () => {
     clearTimeout(timer);
@@ -52,11 +53,14 @@ function poll(report, live, receiptDate, signal) {
       hasData = true;
       live.className = "live live--on";
       replace(live, `Live · checked ${new Date().toLocaleTimeString()}`);
+      lastError = null;
     } catch (error) {
       if (error.name === "AbortError") return;
       live.className = "live live--error";
-      if (hasData) replace(live, `Not updating: ${error.message} Retrying…`);
-      else replace(report, errorState(error, tick));
+      replace(live, hasData ? `Not updating (${error.message}); retrying…` : "Retrying…");
+      // Redraw the error only when it changes, so its Try again button stays put between polls.
+      if (!hasData && error.message !== lastError) replace(report, errorState(error, tick));
+      lastError = error.message;
     }
     schedule();
   };

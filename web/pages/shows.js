@@ -18,8 +18,12 @@ function createForm(reload) {
   const form = h(
     "form",
     { class: "form", novalidate: true },
-    field("Title", "title", h("input", { type: "text", autocomplete: "off", placeholder: "e.g. The Ramones tribute" })),
-    field("Venue", "venue", h("input", { type: "text", autocomplete: "off", placeholder: "e.g. Brixton Academy" })),
+    h(
+      "div",
+      { class: "form__row" },
+      field("Title", "title", h("input", { type: "text", autocomplete: "off", placeholder: "e.g. The Ramones tribute" })),
+      field("Venue", "venue", h("input", { type: "text", autocomplete: "off", placeholder: "e.g. Brixton Academy" })),
+    ),
     h(
       "div",
       { class: "form__row" },
