@@ -1,4 +1,4 @@
-import type { ActionEndpoint, BrokerOptions, CallingOptions, Middleware } from "moleculer";
+import type { ActionEndpoint, BrokerOptions, CallingOptions, Middleware, ServiceBroker } from "moleculer";
 import type { Config } from "./config/index.ts";
 import { parseNatsUrl } from "./lib/jetstream.ts";
 import { logContextFields } from "./lib/log-context.ts";
@@ -15,6 +15,14 @@ export const routeThroughQueueGroups = {
   name: "RouteThroughQueueGroups",
   call(next: Call): Call {
     return (target, params, opts) => next(typeof target === "object" && !target.local ? target.action.name : target, params, opts);
+  },
+  // Moleculer joins the queue groups only when it broadcasts its node info, debounced by a second
+  // after the services start, while it answers other nodes' discovery at once. A node that learnt
+  // our services in that second sent its calls to no subscriber and waited out the request
+  // timeout (measured: a REPL node's first call took 10 s). Broadcasting before start() resolves
+  // joins the groups first.
+  async started(broker: ServiceBroker) {
+    await (broker.registry as unknown as { discoverer: { sendLocalNodeInfo(): Promise<void> } }).discoverer.sendLocalNodeInfo();
   },
 } as unknown as Middleware;
 
