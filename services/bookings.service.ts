@@ -26,16 +26,16 @@ const BookingsService: TicketsServiceSchema = {
         const request = validate(BookTicketsRequest, ctx.params);
         const result = await this.transaction((trx) =>
           oncePerRequest(trx, "book-tickets", ctx.meta, request, async () => {
-            const reservation = await bookings.reserveSeats(trx, request.show_id, request.number_of_tickets);
-            if (reservation === "no_such_show") throw new HttpError(404, "show not found");
-            if (reservation === "sold_out") throw new HttpError(400, "not enough seats available");
             const bookingId = randomUUID();
-            await bookings.insertBooking(trx, bookingId, request);
+            if (!(await bookings.insertBooking(trx, bookingId, request))) throw new HttpError(404, "show not found");
             await this.publish(
               trx,
               { contract: BookingMade_v1, body: { number_of_tickets: request.number_of_tickets, booking_id: bookingId, customer_email: request.customer_email, show_id: request.show_id }, idempotencyKey: ctx.meta.idempotencyKey },
               ctx.meta,
             );
+            // Seats last: the show's row stays locked only from here to the commit, so bookers of
+            // one show queue on the shortest possible window. A refusal rolls the rest back.
+            if (!(await bookings.takeSeats(trx, request.show_id, request.number_of_tickets))) throw new HttpError(400, "not enough seats available");
             return { status: 201, body: { booking_id: bookingId } };
           }),
         );
