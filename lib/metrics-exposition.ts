@@ -12,8 +12,9 @@ export const METRICS_CONTENT_TYPE = registry.contentType;
 /**
  * One Prometheus text exposition for a node: Moleculer's own metrics (requests, latency, errors
  * per action), the application registry (handler, relay, HTTP and Node.js metrics) and the values
- * read at scrape time (outbox backlog, dead letters, durable consumer lag, mirror lag). A dependency that cannot answer
- * never fails the scrape: its series are left out and `tickets_metrics_source_up` says 0.
+ * read at scrape time (outbox backlog, dead letters, durable consumer lag, mirror lag). A
+ * dependency that cannot answer never fails the scrape: its series are left out and
+ * `tickets_metrics_source_up` says 0.
  */
 export async function renderMetrics(broker: ServiceBroker, runtime: Runtime): Promise<string> {
   const [application, scraped] = await Promise.all([registry.metrics(), scrapeTimeMetrics(runtime, broker.getLogger("metrics"))]);
@@ -28,12 +29,6 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
   return Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out")), SOURCE_TIMEOUT_MS).unref())]);
 }
 
-/** What the Redis mirror offers, when this node runs one. */
-interface MirrorSource {
-  lag(): Promise<{ stream: string; lastSeq: number; mirroredSeq: number }[]>;
-  stats?: { mirrored: number; skipped: number; errors: number };
-}
-
 /**
  * A fresh registry per scrape: a value that could not be read is absent rather than stale or 0,
  * and several nodes sharing one process (tests) each report their own database.
@@ -41,7 +36,7 @@ interface MirrorSource {
 async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<string> {
   const registers = [new client.Registry()];
   const sourceUp = new client.Gauge({ name: "tickets_metrics_source_up", help: "1 when the scrape-time values of a source could be read, 0 when it did not answer", labelNames: ["source"], registers });
-  const mirror = (runtime as Runtime & { mirror?: MirrorSource }).mirror;
+  const { mirror } = runtime;
 
   const postgres = withTimeout(
     Promise.all([
@@ -67,15 +62,15 @@ async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<stri
     },
   );
 
+  if (mirror) {
+    const totals = new client.Counter({ name: "redis_mirror_messages_total", help: "Messages the Redis mirror of this node handled since start, by outcome (mirrored, skipped, errors)", labelNames: ["outcome"], registers });
+    for (const [outcome, value] of Object.entries(mirror.stats)) totals.inc({ outcome }, value);
+  }
   const mirrored = mirror
     ? withTimeout(mirror.lag()).then(
         (lag) => {
           const gauge = new client.Gauge({ name: "redis_mirror_lag_messages", help: "JetStream messages not yet mirrored into Redis Streams, by stream", labelNames: ["stream"], registers });
           for (const { stream, lastSeq, mirroredSeq } of lag) gauge.set({ stream }, Math.max(0, lastSeq - mirroredSeq));
-          if (mirror.stats) {
-            const totals = new client.Counter({ name: "redis_mirror_messages_total", help: "Messages the Redis mirror of this node handled since start, by outcome", labelNames: ["outcome"], registers });
-            for (const [outcome, value] of Object.entries(mirror.stats)) totals.inc({ outcome }, value);
-          }
           sourceUp.set({ source: "redis_mirror" }, 1);
         },
         (error) => {

@@ -102,6 +102,13 @@ test.serial("after a tickets-status flow, /metrics is one valid exposition with 
   t.is(families.get("outbox_pending_messages")?.type, "gauge");
   t.is(families.get("outbox_oldest_pending_age_seconds")?.type, "gauge");
   t.true(samplesOf(families, "outbox_relay_published_total")[0]!.value >= 1);
+  t.is(samplesOf(families, "tickets_metrics_source_up", { source: "redis_mirror" })[0]?.value, 1);
+  t.deepEqual(labelNamesOf(families.get("redis_mirror_lag_messages")), ["stream"]);
+  t.deepEqual(labelNamesOf(families.get("redis_mirror_messages_total")), ["outcome"]);
+  await eventually(async () => {
+    const mirrored = samplesOf((await scrape()).families, "redis_mirror_lag_messages", { stream: sys.node.runtime.topology.streams.event })[0];
+    return mirrored?.value === 0;
+  });
   t.is(families.get("process_cpu_user_seconds_total")?.type, "counter");
   t.is(families.get("nodejs_heap_size_total_bytes")?.type, "gauge");
 });
