@@ -1,12 +1,10 @@
 // How values read on screen.
 
-/** The backend's "not set" time (Go's zero time). */
-export const UNSET_TIME = "0001-01-01T00:00:00Z";
-
+/** Whether a time is set: the backend writes "not set" as Go's zero time, "0001-01-01T00:00:00Z". */
 export const isSet = (time) => typeof time === "string" && time !== "" && !time.startsWith("0001-01-01");
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateAndMinutes = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 /** A timestamp in the viewer's locale, or "-" when unset. */
 export function formatTime(time) {
@@ -27,7 +25,7 @@ export function timeParts(time) {
 
 export function formatShowTime(time) {
   const date = new Date(time);
-  return Number.isNaN(date.getTime()) ? String(time ?? "") : dateOnly.format(date);
+  return Number.isNaN(date.getTime()) ? String(time ?? "") : dateAndMinutes.format(date);
 }
 
 export const formatPrice = (amount, currency) => `${amount} ${currency}`;

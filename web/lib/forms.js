@@ -22,7 +22,7 @@ export function field(label, name, control, { hint, extra } = {}) {
 }
 
 /** Clears every field error and the form-level alert. */
-export function clearErrors(form) {
+function clearErrors(form) {
   for (const slot of form.querySelectorAll(".field__error")) slot.textContent = "";
   for (const control of form.querySelectorAll("[aria-invalid]")) control.removeAttribute("aria-invalid");
   form.querySelector(".form-alert")?.replaceChildren();
@@ -33,7 +33,7 @@ export function clearErrors(form) {
  * name (the Pending page sends one ticket, so "tickets.0.price.amount" is its "price.amount");
  * problems that match no field, and errors without details, go to the alert above the buttons.
  */
-export function showErrors(form, error, fieldOf = (path) => path) {
+function showErrors(form, error, fieldOf = (path) => path) {
   const unplaced = [];
   const details = error.details?.length ? error.details : [];
   for (const detail of details) {

@@ -13,7 +13,13 @@ export function mount(root, { signal }) {
   reload();
 }
 
-const readRequested = () => new Set(JSON.parse(sessionStorage.getItem(requestedKey) ?? "[]"));
+function readRequested() {
+  try {
+    return new Set(JSON.parse(sessionStorage.getItem(requestedKey) ?? "[]"));
+  } catch {
+    return new Set();
+  }
+}
 const markRequested = (ticketId) => sessionStorage.setItem(requestedKey, JSON.stringify([...readRequested().add(ticketId)]));
 
 /** refunded_at per ticket from the ops report; null when the report cannot be read (status then unknown). */
