@@ -13,7 +13,9 @@ import {
 } from "../contracts/index.ts";
 import type { Database, Transaction } from "./db.ts";
 import { errorMessage, PermanentError } from "./errors.ts";
+import type { Backbone } from "./jetstream.ts";
 import type { Logger } from "./logger.ts";
+import type { Topology } from "./topology.ts";
 
 /**
  * The ops read model (spec §5): one JSON document per booking, fed by events. Every update is
@@ -184,6 +186,8 @@ export async function getOpsBooking(db: Database, bookingId: string): Promise<Op
 export const REBUILD_TABLE = `${OPS_TABLE}_rebuild`;
 export const PREVIOUS_TABLE = `${OPS_TABLE}_previous`;
 const CHECKPOINTS = "ops_read_model_rebuilds";
+/** The durable consumer of services/datalake.service.ts (StoreToDataLake). */
+const DATA_LAKE_DURABLE = "datalake-StoreToDataLake";
 /** Arbitrary constant naming the advisory lock a rebuild holds. */
 const REBUILD_LOCK = 7_236_420;
 
@@ -210,6 +214,12 @@ export interface RebuildOptions {
   restart?: boolean;
   /** How far behind "now" the ordered replay stops, so late arrivals in the lake are not passed by. */
   lakeLagMs?: number;
+  /**
+   * Called with the live table locked, just before the final catch-up and the swap: waits until the
+   * data lake holds every event published so far (see waitForDataLake), so nothing the live
+   * consumers applied is missing from the lake the catch-up reads.
+   */
+  beforeSwap?: () => Promise<void>;
 }
 
 /** Positions are Postgres' own text of TIMESTAMP values, so microseconds survive the round trip. */
@@ -239,10 +249,9 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
  * continues where it stopped; a finished run or `restart` starts a fresh table. The ordered replay
  * covers events published up to `cutoff` (start minus lakeLagMs), which are all in the lake by
  * then; the few after it are applied at the end — under an exclusive lock of the live table when
- * swapping, so no live update lands between the final catch-up and the swap. Limit: an event the
- * live consumers applied but the data lake had not stored yet at the swap is missing from the new
- * model (the lake's consumer lags by milliseconds; run it when traffic is quiet, or compare with
- * PREVIOUS_TABLE).
+ * swapping, so no live update lands between the final catch-up and the swap, and after
+ * `beforeSwap` has let the data lake catch up with what the live consumers already applied.
+ * Without `beforeSwap`, an event applied live but not yet stored in the lake would be missing.
  */
 export async function rebuildOpsReadModel(db: Database, options: RebuildOptions = {}): Promise<RebuildProgress> {
   // One run at a time, whichever node it starts on; the lock lives as long as this transaction.
@@ -291,7 +300,10 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
 
   const cutoff = checkpoint.cutoff;
   await db.transaction(async (trx) => {
-    if (swap) await trx.raw("LOCK TABLE ?? IN ACCESS EXCLUSIVE MODE", [OPS_TABLE]);
+    if (swap) {
+      await trx.raw("LOCK TABLE ?? IN ACCESS EXCLUSIVE MODE", [OPS_TABLE]);
+      await options.beforeSwap?.();
+    }
     const counts = await replay(trx, await lakeEvents(trx, (query) => query.where("published_at", ">", cutoff)), logger);
     if (swap) {
       await trx.raw("DROP TABLE IF EXISTS ??", [PREVIOUS_TABLE]);
@@ -333,6 +345,22 @@ async function startFresh(db: Database, cutoff: Date): Promise<Checkpoint> {
       .merge();
   });
   return (await readCheckpoint(db))!;
+}
+
+/**
+ * Resolves once the data lake's consumer has acknowledged (stored) every event the events stream
+ * held when it was called; fails after `timeoutMs`, which aborts a swap (the run resumes later).
+ */
+export async function waitForDataLake(backbone: Backbone, topology: Topology, { timeoutMs = 10_000, pollMs = 50 } = {}): Promise<void> {
+  const stream = topology.streams.event;
+  const { state } = await backbone.jsm.streams.info(stream);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lake = await backbone.jsm.consumers.info(stream, DATA_LAKE_DURABLE);
+    if (lake.ack_floor.stream_seq >= state.last_seq) return;
+    if (Date.now() > deadline) throw new Error(`the data lake is still behind the events stream (${lake.ack_floor.stream_seq} < ${state.last_seq}); rebuild not swapped`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }
 
 /** Events of the data lake in replay order, narrowed by the caller. */

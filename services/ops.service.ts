@@ -10,7 +10,7 @@ import {
 } from "../contracts/index.ts";
 import { OpsBookingsQuery, type OpsBookingView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
-import { applyToOpsReadModel, getOpsBooking, listOpsBookings, rebuildOpsReadModel, type RebuildOptions } from "../lib/ops-read-model.ts";
+import { applyToOpsReadModel, getOpsBooking, listOpsBookings, rebuildOpsReadModel, waitForDataLake, type RebuildOptions } from "../lib/ops-read-model.ts";
 import type { Transaction } from "../lib/db.ts";
 import type { Logger } from "../lib/logger.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
@@ -39,7 +39,8 @@ const rebuildReadModel = {
     batchSize: { type: "number", integer: true, positive: true, optional: true },
   },
   async handler(this: DatabaseMethods & { logger: Logger }, ctx: Context<Pick<RebuildOptions, "swap" | "restart" | "batchSize">>) {
-    return rebuildOpsReadModel(this.db, { ...ctx.params, logger: this.logger });
+    const { backbone, topology } = this.runtime;
+    return rebuildOpsReadModel(this.db, { ...ctx.params, logger: this.logger, beforeSwap: () => waitForDataLake(backbone, topology) });
   },
 } as const;
 

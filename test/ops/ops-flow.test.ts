@@ -145,6 +145,24 @@ test.serial("an interrupted rebuild resumes from its checkpoint and ends with th
   t.deepEqual(await documents(REBUILD_TABLE), live);
 });
 
+test.serial("a rebuild swapped in under traffic loses no event", async (t) => {
+  const show = await sys.http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 1000, start_time: "2027-02-01T20:00:00Z", title: "Busy", venue: "Hall" });
+  const { broker } = sys.node;
+  const traffic = Promise.all(
+    Array.from({ length: 20 }, (_, i) => sys.http("POST", "/api/book-tickets", { show_id: show.body.show_id, number_of_tickets: 1 + (i % 3), customer_email: `busy${i}@example.com` })),
+  );
+  const swapped = (await broker.call("ops.rebuildReadModel", { restart: true }, { nodeID: broker.nodeID })) as RebuildProgress;
+  t.true(swapped.done);
+  const bookings = await traffic;
+  t.true(bookings.every((b) => b.status === 201));
+  await eventually(() => quiet(sys), { timeoutMs: 30_000 });
+
+  const afterTraffic = await documents(OPS_TABLE);
+  for (const booking of bookings) t.true(afterTraffic.some((d) => d.booking_id === booking.body.booking_id));
+  await rebuildOpsReadModel(db(), { swap: false, restart: true });
+  t.deepEqual(await documents(REBUILD_TABLE), afterTraffic);
+});
+
 test.serial("a second rebuild while one runs is refused", async (t) => {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
