@@ -46,6 +46,12 @@ const opsBooking = async (id: string) => {
 };
 const ticketOf = async (bookingId: string, ticketId: string) => (await opsBooking(bookingId))?.tickets[ticketId];
 
+test.serial("GET /api/ops/bookings is [] before any booking", async (t) => {
+  const response = await sys.http("GET", "/api/ops/bookings");
+  t.is(response.status, 200);
+  t.is(response.text, "[]");
+});
+
 test.serial("a booking appears with no tickets, then each event sets only its own fields; unset times are Go's zero time", async (t) => {
   const bookingId = randomUUID();
   const ticketId = randomUUID();
