@@ -77,6 +77,7 @@ test.serial("Shows: a deep link opens the page, the API's validation shows next 
   t.deepEqual(problems.map((p) => p.field).sort(), ["number_of_tickets", "start_time", "title", "venue"]);
   for (const problem of problems) t.is(await fieldError(page, problem.field).textContent(), problem.message, problem.field);
   t.is(await page.getByLabel("Title").getAttribute("aria-invalid"), "true");
+  await screenshotBothWidths(page, "shows-validation");
 
   await page.getByLabel("Title").fill("Browser Test Show");
   await page.getByLabel("Venue").fill("Test Hall");
