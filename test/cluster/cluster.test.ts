@@ -62,22 +62,25 @@ async function lakeCount(name: string, ticketId: string): Promise<number> {
   return Number((await db()("events").where({ event_name: name }).where("event_payload", "@>", JSON.stringify({ ticket_id: ticketId })).count({ n: "*" }))[0]!.n);
 }
 
+/** A ticket's effects at the gateway and its follow-up events, counted. */
+async function ticketEffects(ticketId: string) {
+  const { state } = cluster.sim;
+  return {
+    receipts: [...state.receipts.values()].filter((r) => r.ticket_id === ticketId).length,
+    files: [...state.files.keys()].filter((id) => id.startsWith(ticketId)).length,
+    sheetRows: (state.sheets.get("tickets-to-print") ?? []).filter((row) => row[0] === ticketId).length,
+    printedEvents: await lakeCount("TicketPrinted_v1", ticketId),
+    receiptEvents: await lakeCount("TicketReceiptIssued_v1", ticketId),
+  };
+}
+
 /** Every effect of a booking at the gateway, counted: one Dead Nation booking, one receipt, file and sheet row per ticket. */
 async function effectsOf(bookingId: string) {
-  const { state } = cluster.sim;
   const tickets = await ticketsOf(bookingId);
   return {
-    deadNationBookings: state.deadNationBookings.filter((b) => b.booking_id === bookingId).length,
+    deadNationBookings: cluster.sim.state.deadNationBookings.filter((b) => b.booking_id === bookingId).length,
     tickets: tickets.length,
-    perTicket: await Promise.all(
-      tickets.map(async (ticketId) => ({
-        receipts: [...state.receipts.values()].filter((r) => r.ticket_id === ticketId).length,
-        files: [...state.files.keys()].filter((id) => id.startsWith(ticketId)).length,
-        sheetRows: (state.sheets.get("tickets-to-print") ?? []).filter((row) => row[0] === ticketId).length,
-        printedEvents: await lakeCount("TicketPrinted_v1", ticketId),
-        receiptEvents: await lakeCount("TicketReceiptIssued_v1", ticketId),
-      })),
-    ),
+    perTicket: await Promise.all(tickets.map(ticketEffects)),
   };
 }
 const once = { receipts: 1, files: 1, sheetRows: 1, printedEvents: 1, receiptEvents: 1 };
@@ -94,13 +97,13 @@ async function deadNationCommitted(bookingIds: string[]): Promise<boolean> {
 
 /** No message waiting or in flight on any durable of the cluster. */
 async function idle(): Promise<boolean> {
-  const consumers = await cluster.observer.broker.call<ConsumerStatus[]>("admin.consumers", {}, { nodeID: cluster.observer.broker.nodeID });
+  const consumers = await cluster.observer.broker.call<ConsumerStatus[], object>("admin.consumers", {}, { nodeID: cluster.observer.broker.nodeID });
   const pendingOutbox = await db()("outbox").whereNull("published_at").first("seq");
   return consumers.every((c) => c.pending === 0 && c.ackPending === 0) && pendingOutbox === undefined;
 }
 
 const processedOn = async (nodeID: string, handler: string) => {
-  const { handlers } = await cluster.observer.broker.call<{ handlers: HandlerCount[] }>("admin.handlerCounts", {}, { nodeID });
+  const { handlers } = await cluster.observer.broker.call<{ handlers: HandlerCount[] }, object>("admin.handlerCounts", {}, { nodeID });
   return handlers.filter((h) => h.handler === handler).reduce((sum, h) => sum + h.processed, 0);
 };
 
@@ -148,7 +151,7 @@ test.serial("a worker SIGKILLed mid-traffic: HTTP keeps answering, every booking
   // bookings). So the kill waits for those markers and lands while the confirmations' fulfilment,
   // the relay and new HTTP calls are in flight.
   await eventually(() => deadNationCommitted(bookings), { intervalMs: 10 });
-  const inFlight = await cluster.observer.broker.call<ConsumerStatus[]>("admin.consumers", {}, { nodeID: cluster.observer.broker.nodeID });
+  const inFlight = await cluster.observer.broker.call<ConsumerStatus[], object>("admin.consumers", {}, { nodeID: cluster.observer.broker.nodeID });
   const unfinished = (await Promise.all(bookings.map(complete))).filter((done) => !done).length;
   const killed = cluster.processes.get("worker-1")!.kill();
   t.log(`at the kill: ${unfinished} of ${bookings.length} bookings not yet fulfilled, ${inFlight.reduce((n, c) => n + c.pending + c.ackPending, 0)} messages pending or in flight`);
@@ -175,4 +178,51 @@ test.serial("a worker SIGKILLed mid-traffic: HTTP keeps answering, every booking
   t.deepEqual(deadLetters, []);
   await eventually(() => !cluster.nodesRunning("tickets").includes("worker-1"), { timeoutMs: 20_000 });
   t.deepEqual(cluster.nodesRunning("tickets"), ["worker-2"]);
+});
+
+test.serial("SIGTERM lets a worker finish its in-flight messages and exit 0; a second signal forces it out", async (t) => {
+  t.is(await cluster.processes.get("worker-2")!.stop(), 0, "an idle worker stops cleanly");
+  // Slow gateway calls keep a handler in flight long enough to signal the node in the middle of it.
+  const slowGateway = { GATEWAY_TIMEOUT_MS: "3500", CONSUMER_ACK_WAIT_MS: "4000", LOG_LEVEL: "info" };
+  const confirm = async () => {
+    const ticketId = randomUUID();
+    const response = await http("POST", "/api/tickets-status", {
+      tickets: [{ ticket_id: ticketId, status: "confirmed", price: { amount: "12.00", currency: "EUR" }, customer_email: "sigterm@example.com" }],
+    });
+    if (response.status !== 200) throw new Error(`tickets-status answered ${response.status}`);
+    return ticketId;
+  };
+  const receiptInFlight = async () => {
+    const consumers = await cluster.observer.broker.call<ConsumerStatus[], object>("admin.consumers", {}, { nodeID: cluster.observer.broker.nodeID });
+    return consumers.some((c) => c.durable === "tickets-IssueReceipt" && c.ackPending > 0);
+  };
+  const receiptCalls = (ticketId: string) =>
+    cluster.sim.state.calls.filter((call) => call.path === "/receipts-api/receipts" && (call.body as { ticket_id?: string })?.ticket_id === ticketId).length;
+
+  const graceful = await cluster.startNode("worker-3", workerServices, slowGateway);
+  cluster.sim.setLatency(1500);
+  const finished = await confirm();
+  await eventually(receiptInFlight, { intervalMs: 20 });
+  t.is(await graceful.stop(), 0);
+  t.is(receiptCalls(finished), 1, "the receipt call in flight at SIGTERM completed");
+  t.is((await ticketEffects(finished)).receipts, 1);
+
+  const forced = await cluster.startNode("worker-4", workerServices, slowGateway);
+  cluster.sim.setLatency(3000);
+  const interrupted = await confirm();
+  await eventually(receiptInFlight, { intervalMs: 20 });
+  const linesBefore = cluster.output.length;
+  forced.child.kill("SIGTERM");
+  await eventually(() => cluster.output.slice(linesBefore).some((line) => line.startsWith("worker-4 |") && line.includes("shutting down")), { intervalMs: 10 });
+  forced.child.kill("SIGTERM");
+  t.is(await forced.exited, 130, "the second signal exits at once, in-flight work abandoned");
+
+  cluster.sim.setLatency(0);
+  await cluster.startNode("worker-5", workerServices);
+  for (const ticketId of [finished, interrupted]) {
+    await eventually(async () => Object.values(await ticketEffects(ticketId)).every((n) => n > 0), { timeoutMs: 30_000 });
+  }
+  await eventually(idle, { timeoutMs: 30_000 });
+  await settle(500);
+  for (const ticketId of [finished, interrupted]) t.deepEqual(await ticketEffects(ticketId), once, `effects of ${ticketId}`);
 });

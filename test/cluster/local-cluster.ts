@@ -20,8 +20,8 @@ export interface LocalCluster {
   processes: Map<string, NodeProcess>;
   /** Every output line of every node, prefixed with its name: printed when a test fails. */
   output: string[];
-  /** Starts a node process and waits until the observer sees its services. */
-  startNode(name: string, services: string[]): Promise<NodeProcess>;
+  /** Starts a node process (extra `env` on top of the cluster's) and waits until the observer sees its services. */
+  startNode(name: string, services: string[], env?: Record<string, string>): Promise<NodeProcess>;
   /** Node ids the observer currently sees as alive and running `service`. */
   nodesRunning(service: string): string[];
   stop(): Promise<void>;
@@ -87,10 +87,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     processes,
     output,
     nodesRunning,
-    async startNode(name, services) {
+    async startNode(name, services, env = {}) {
       const node = spawnNodeProcess({
         name,
-        env: { ...shared, NODE_ID: name, SERVICES: services.join(","), PORT: services.includes("api") ? String(port) : "0" },
+        env: { ...shared, NODE_ID: name, SERVICES: services.join(","), PORT: services.includes("api") ? String(port) : "0", ...env },
         onLine: (line) => output.push(`${name} | ${line}`),
       });
       processes.set(name, node);

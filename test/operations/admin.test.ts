@@ -32,7 +32,7 @@ const confirmation = () => ({
   price: { amount: "42.00", currency: "EUR" },
   customer_email: "admin-test@example.com",
 });
-async function confirm(tickets: ReturnType<typeof confirmation>[], correlationId = randomUUID()) {
+async function confirm(tickets: ReturnType<typeof confirmation>[], correlationId: string = randomUUID()) {
   const response = await sys.http("POST", "/api/tickets-status", { tickets }, { "Idempotency-Key": randomUUID(), "Correlation-ID": correlationId });
   if (response.status !== 200) throw new Error(`tickets-status answered ${response.status}: ${response.text}`);
 }
@@ -50,20 +50,20 @@ test.serial("admin.outbox reports backlog, a failing row with its age, the relay
   t.true(idle.publishedLastMinute >= 2);
   t.is(idle.publishedLastMinute, relayedRecently);
   t.is(idle.relayRatePerSecond, Math.round((relayedRecently / 60) * 100) / 100);
-  const mirrored = await eventually(async () => {
+  const mirrored = (await eventually(async () => {
     const { mirror } = await admin<OutboxStatus>("outbox");
     return mirror?.find((s) => s.stream === sys.node.runtime.topology.streams.event && s.lastSeq > 0 && s.behind === 0);
-  });
+  }))!;
   t.is(mirrored.mirroredSeq, mirrored.lastSeq);
 
   // A row no stream captures: every relay attempt fails, so it stays pending and counts as failing.
   const stuck = randomUUID();
   await sys.node.runtime.db("outbox").insert({ message_id: stuck, kind: "event", name: "Stuck_v1", subject: `${sys.namespace}.nowhere.Stuck_v1`, payload: "{}", metadata: {} });
   try {
-    const blocked = await eventually(async () => {
+    const blocked = (await eventually(async () => {
       const status = await admin<OutboxStatus>("outbox");
-      return status.failing === 1 && status.oldestPendingAgeMs! > 0 && status;
-    });
+      return status.failing === 1 && status.oldestPendingAgeMs! > 0 ? status : undefined;
+    }))!;
     t.is(blocked.pending, 1);
   } finally {
     await sys.node.runtime.db("outbox").where({ message_id: stuck }).delete();
@@ -94,10 +94,10 @@ test.serial("a poison message: listed and shown, replay fails while the gateway 
   sys.sim.failNext(receiptsPath, 4, 500);
   await confirm([ticket], correlationId);
 
-  const [letter] = await eventually(async () => {
+  const [letter] = (await eventually(async () => {
     const list = await letters();
-    return list.length === 1 && list;
-  });
+    return list.length === 1 ? list : undefined;
+  }))!;
   t.is(letter!.handler, "tickets-IssueReceipt");
   t.is(letter!.service, "tickets");
   t.is(letter!.name, "TicketBookingConfirmed_v1");
@@ -135,10 +135,10 @@ test.serial("dropping a dead letter removes it without running its handler", asy
   const ticket = confirmation();
   sys.sim.failNext(receiptsPath, 1, 400);
   await confirm([ticket]);
-  const [letter] = await eventually(async () => {
+  const [letter] = (await eventually(async () => {
     const list = await letters();
-    return list.length === 1 && list;
-  });
+    return list.length === 1 ? list : undefined;
+  }))!;
   t.is(letter!.deliveries, 1, "a permanent refusal is dead-lettered at once");
 
   t.deepEqual(await admin("dlqDrop", { id: letter!.id }), { id: letter!.id, dropped: true });
@@ -153,10 +153,10 @@ test.serial("replay all hands every dead letter back, each ticket ends with one 
   sys.sim.failNext(receiptsPath, 8, 500);
   await confirm([tickets[0]!]);
   await confirm([tickets[1]!]);
-  const dead = await eventually(async () => {
+  const dead = (await eventually(async () => {
     const list = await letters();
-    return list.length === 2 && list;
-  });
+    return list.length === 2 ? list : undefined;
+  }))!;
   await eventually(() => quiet(sys));
 
   const results = await admin<ReplayResult[]>("dlqReplay", { id: "all" });
@@ -180,7 +180,7 @@ test.serial("bad admin parameters are client errors that change nothing", async 
 test.serial("admin.handlerCounts shows the handler work of the node it is asked on", async (t) => {
   await confirm([confirmation()]);
   await eventually(() => quiet(sys));
-  const counts = await sys.node.broker.call<{ nodeID: string; handlers: { handler: string; topic: string; processed: number }[] }>("admin.handlerCounts", {}, { nodeID: sys.node.broker.nodeID });
+  const counts = await sys.node.broker.call<{ nodeID: string; handlers: { handler: string; topic: string; processed: number }[] }, object>("admin.handlerCounts", {}, { nodeID: sys.node.broker.nodeID });
   t.is(counts.nodeID, sys.node.broker.nodeID);
   const store = counts.handlers.find((h) => h.handler === "StoreTicket" && h.topic === `${sys.namespace}.events.TicketBookingConfirmed_v1`);
   t.truthy(store);

@@ -56,10 +56,10 @@ test.serial("`outbox` in the REPL prints the backlog and the rows relayed in the
   t.true(relayed >= 3);
 
   type("outbox");
-  const output = await eventually(() => {
+  const output = (await eventually(() => {
     const text = screen();
-    return /Relay rate/.test(text) && /Behind/.test(text) && text;
-  });
+    return /Relay rate/.test(text) && /Behind/.test(text) ? text : undefined;
+  }))!;
   const cell = (label: string) => output.match(new RegExp(`${label.replace(/[()]/g, "\\$&")}\\s*\\S\\s*([^\\s│|]+)`))?.[1];
   t.is(cell("Pending rows"), "0");
   t.is(cell("Failing rows"), "0");
@@ -73,12 +73,12 @@ test.serial("`dlq list` and `consumers` answer in the same REPL", async (t) => {
   type("dlq list");
   await eventually(() => screen().includes("No dead letters."));
   type("consumers");
-  const output = await eventually(() => {
+  const output = (await eventually(() => {
     const text = screen();
-    return text.includes("tickets-StoreTicket") && text.includes("Last active") && text;
-  });
+    return text.includes("tickets-StoreTicket") && text.includes("Last active") ? text : undefined;
+  }))!;
   t.regex(output, /datalake-StoreToDataLake/);
   type("dlq show abc");
-  const refusal = await eventually(() => screen().match(/>> .*dead-letter id.*/)?.[0]);
+  const refusal = (await eventually(() => screen().match(/>> .*dead-letter id.*/)?.[0]))!;
   t.regex(refusal, /id: must be a dead-letter id/);
 });
