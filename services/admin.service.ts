@@ -5,7 +5,7 @@ import { dropDeadLetter, findDeadLetter, listDeadLetters, replayDeadLetters, typ
 import { handlerCounts } from "../lib/ops-admin/handler-counts.ts";
 import { outboxStatus } from "../lib/ops-admin/outbox-status.ts";
 import { DeadLetterParams, RebuildParams, ReplayParams } from "../lib/ops-admin/params.ts";
-import { REBUILD_TIMEOUT_MS, rebuildableReadModels } from "../lib/ops-admin/read-models.ts";
+import { REBUILD_TIMEOUT_MS, rebuildableReadModels, rebuildStatus } from "../lib/ops-admin/read-models.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { DatabaseMixin } from "../mixins/database.mixin.ts";
 
@@ -71,12 +71,20 @@ const AdminService: ServiceSchema = {
       },
     },
 
-    /** Rebuilds a read model from history; the owning service logs its progress. */
+    /** Rebuilds a read model from history; the owning service logs its progress, `rebuildStatus` reports it. */
     rebuildReadModel: {
       async handler(ctx: Context<unknown>) {
         const { name } = validate(RebuildParams, ctx.params);
         this.logger.info({ read_model: name }, "read-model rebuild requested");
-        return ctx.call(rebuildableReadModels[name]!, {}, { timeout: REBUILD_TIMEOUT_MS, retries: 0 });
+        return ctx.call(rebuildableReadModels[name]!.action, {}, { timeout: REBUILD_TIMEOUT_MS, retries: 0 });
+      },
+    },
+
+    /** Progress of the latest rebuild of a read model (null when it never ran). */
+    rebuildStatus: {
+      async handler(ctx: Context<unknown>) {
+        const { name } = validate(RebuildParams, ctx.params);
+        return rebuildStatus(this.db, name);
       },
     },
 

@@ -1,7 +1,38 @@
-/** Read models an operator can rebuild, and the action that rebuilds each. */
-export const rebuildableReadModels: Record<string, string> = {
-  "ops-bookings": "ops.rebuildReadModel",
+import type { Database } from "../db.ts";
+import { REBUILD_TABLE } from "../ops-read-model.ts";
+
+/** A read model an operator can rebuild: the action that rebuilds it and where it checkpoints. */
+interface RebuildableReadModel {
+  action: string;
+  /** Row of `ops_read_model_rebuilds` (migration 020) the rebuild keeps its progress in. */
+  checkpointTarget: string;
+}
+
+export const rebuildableReadModels: Record<string, RebuildableReadModel> = {
+  "ops-bookings": { action: "ops.rebuildReadModel", checkpointTarget: REBUILD_TABLE },
 };
 
 /** A rebuild replays history: far longer than an ordinary request. */
 export const REBUILD_TIMEOUT_MS = 15 * 60_000;
+
+export interface RebuildStatus {
+  readModel: string;
+  applied: number;
+  skipped: number;
+  startedAt: string;
+  /** Null while the rebuild runs (or was interrupted and will resume). */
+  finishedAt: string | null;
+}
+
+/** Progress of the latest rebuild of a read model, from its checkpoint; null when it never ran. */
+export async function rebuildStatus(db: Database, name: string): Promise<RebuildStatus | null> {
+  const row = await db("ops_read_model_rebuilds").where({ target: rebuildableReadModels[name]!.checkpointTarget }).first();
+  if (!row) return null;
+  return {
+    readModel: name,
+    applied: row.applied,
+    skipped: row.skipped,
+    startedAt: new Date(row.started_at).toISOString(),
+    finishedAt: row.finished_at ? new Date(row.finished_at).toISOString() : null,
+  };
+}

@@ -1,23 +1,42 @@
+import type { RebuildStatus } from "../../lib/ops-admin/read-models.ts";
+import { rebuildableReadModels } from "../../lib/ops-admin/read-models.ts";
 import type { ReplCommand } from "../command.ts";
 import { failure } from "../format.ts";
-import { rebuildableReadModels } from "../../lib/ops-admin/read-models.ts";
 
-/** `readmodel rebuild <name>`: rebuilds a read model from history (admin.rebuildReadModel). */
+const PROGRESS_EVERY_MS = 1000;
+const names = Object.keys(rebuildableReadModels).join("|");
+
+/** `readmodel rebuild <name>`: rebuilds a read model from history, printing its progress (admin.rebuildReadModel). */
 const readmodel: ReplCommand = {
   command: "readmodel [verb] [name]",
-  description: `Rebuild a read model: readmodel rebuild <${Object.keys(rebuildableReadModels).join("|")}>`,
+  description: `Rebuild a read model: readmodel rebuild <${names}>`,
   async action(broker, args, helpers) {
     if (args.verb !== "rebuild" || !args.name) {
-      console.log(helpers.kleur.yellow(`usage: readmodel rebuild <${Object.keys(rebuildableReadModels).join("|")}>`));
+      console.log(helpers.kleur.yellow(`usage: readmodel rebuild <${names}>`));
       return;
     }
-    console.log(helpers.kleur.gray(`Rebuilding ${args.name}; progress is logged by the node doing the work…`));
+    const name = args.name;
+    console.log(helpers.kleur.gray(`Rebuilding ${name}…`));
+    let lastLine = "";
+    const progress = setInterval(() => {
+      broker
+        .call<RebuildStatus | null, { name: string }>("admin.rebuildStatus", { name })
+        .then((status) => {
+          const line = status && !status.finishedAt ? `  ${status.applied} events applied, ${status.skipped} skipped` : "";
+          if (line && line !== lastLine) console.log(helpers.kleur.gray(line));
+          lastLine = line || lastLine;
+        })
+        .catch(() => undefined);
+    }, PROGRESS_EVERY_MS);
     const started = Date.now();
     try {
-      const result = await broker.call("admin.rebuildReadModel", { name: args.name });
-      console.log(helpers.kleur.green(`Rebuilt ${args.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`), result ?? "");
+      const result = await broker.call<{ applied: number; skipped: number }, { name: string }>("admin.rebuildReadModel", { name });
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(helpers.kleur.green(`Rebuilt ${name} in ${seconds} s: ${result.applied} events applied, ${result.skipped} skipped.`));
     } catch (error) {
       console.log(failure(helpers, error));
+    } finally {
+      clearInterval(progress);
     }
   },
 };
