@@ -27,6 +27,8 @@ export interface CheckInput {
   accepted?: { tickets?: Iterable<string>; bookings?: Iterable<string> };
   /** JetStream may hold a message twice (relay down past the duplicate window); effects still once. */
   allowJetStreamDuplicates?: boolean;
+  /** Messages the test published to JetStream itself (a poison message), not through the outbox. */
+  foreignMessageIds?: string[];
   /** Dead letters the scenario expects, by handler durable and message id; any other is a problem. */
   expectedDeadLetters?: { handler: string; message_id: string }[];
 }
@@ -111,7 +113,7 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
   flag(problems, "lost: outbox rows not in JetStream", outbox.filter((row) => !inJetStream.has(row.message_id)).map((row) => row.message_id));
   const jetStreamDuplicates = [...inJetStream].filter(([, n]) => n > 1).map(([id]) => id);
   if (!input.allowJetStreamDuplicates) flag(problems, "duplicate: messages stored twice in JetStream", jetStreamDuplicates);
-  const outboxIds = new Set(outbox.map((row) => row.message_id));
+  const outboxIds = new Set([...outbox.map((row) => row.message_id), ...(input.foreignMessageIds ?? [])]);
   flag(problems, "JetStream messages that no outbox row explains", [...inJetStream.keys()].filter((id) => !outboxIds.has(id)));
 
   // JetStream → Redis mirror: every message once in each Redis stream it belongs to.
