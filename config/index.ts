@@ -14,6 +14,8 @@ export const ALL_SERVICES = ["api", "tickets", "shows", "bookings", "refunds", "
 
 export const EnvSchema = z.object({
   POSTGRES_URL: z.url().default("postgres://postgres@127.0.0.1:5432/test"),
+  /** Connections of this node's pool; handlers hold one during a gateway call, so keep it ≥ handler concurrency you expect. */
+  POSTGRES_POOL_MAX: positiveInt(20),
   NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
   /** Unset ⇒ this node starts the built-in gateway simulator and talks to it. */

@@ -53,7 +53,7 @@ async function reach<T>(what: string, hint: string, open: () => Promise<T>): Pro
 
 export async function openRuntime(config: Config, logger: Logger, gatewayUrl: string): Promise<Runtime> {
   const topology = createTopology(config.NAMESPACE);
-  const db = createDatabase(config.POSTGRES_URL, {}, logger);
+  const db = createDatabase(config.POSTGRES_URL, { max: config.POSTGRES_POOL_MAX }, logger);
   const closers: (() => Promise<unknown>)[] = [() => db.destroy()];
   try {
     await reach(`Postgres at ${redact(config.POSTGRES_URL)}`, "Start it, or `docker compose up -d postgres`.", () => db.raw("SELECT 1"));

@@ -93,6 +93,8 @@ const testDefaults = {
   CONSUMER_ACK_WAIT_MS: "10000",
   GATEWAY_TIMEOUT_MS: "3000",
   OUTBOX_POLL_MS: "200",
+  // Test files run in parallel, each with several nodes; Postgres allows 100 connections in all.
+  POSTGRES_POOL_MAX: "6",
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "fatal",
   PORT: "0",
 };
