@@ -201,6 +201,8 @@ export interface RebuildProgress {
   /** (published_at, event_id) of the last event replayed. */
   position?: { published_at: string; event_id: string };
   done: boolean;
+  /** After a swap with `dataLake`: false when the lake did not catch up in time (events around the swap may be missing). */
+  lakeCaughtUp?: boolean;
 }
 
 export interface RebuildOptions {
@@ -215,11 +217,18 @@ export interface RebuildOptions {
   /** How far behind "now" the ordered replay stops, so late arrivals in the lake are not passed by. */
   lakeLagMs?: number;
   /**
-   * Called with the live table locked, just before the final catch-up and the swap: waits until the
-   * data lake holds every event published so far (see waitForDataLake), so nothing the live
-   * consumers applied is missing from the lake the catch-up reads.
+   * How far the data lake has got (see jetStreamDataLake). With it, a swap closes the one gap a
+   * replay has: events the live consumers applied before the swap that the lake had not stored yet.
    */
-  beforeSwap?: () => Promise<void>;
+  dataLake?: DataLakeProgress;
+}
+
+/** The data lake's progress through the events stream. */
+export interface DataLakeProgress {
+  /** A mark covering every event published so far. */
+  mark(): Promise<number>;
+  /** Resolves once the lake stores every event up to `mark`; rejects when that takes too long. */
+  reached(mark: number): Promise<void>;
 }
 
 /** Positions are Postgres' own text of TIMESTAMP values, so microseconds survive the round trip. */
@@ -249,9 +258,12 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
  * continues where it stopped; a finished run or `restart` starts a fresh table. The ordered replay
  * covers events published up to `cutoff` (start minus lakeLagMs), which are all in the lake by
  * then; the few after it are applied at the end — under an exclusive lock of the live table when
- * swapping, so no live update lands between the final catch-up and the swap, and after
- * `beforeSwap` has let the data lake catch up with what the live consumers already applied.
- * Without `beforeSwap`, an event applied live but not yet stored in the lake would be missing.
+ * swapping, so no live update lands between the final catch-up and the swap. An event the live
+ * consumers applied just before the swap may not be in the lake yet; with `dataLake`, the swap
+ * notes the stream's position, and once the lake has reached it (no lock held: blocked live
+ * handlers would otherwise starve the lake's consumer of connections) the events after the cutoff
+ * are applied again to the new live table — harmless, as every update is idempotent and
+ * order-independent.
  */
 export async function rebuildOpsReadModel(db: Database, options: RebuildOptions = {}): Promise<RebuildProgress> {
   // One run at a time, whichever node it starts on; the lock lives as long as this transaction.
@@ -284,7 +296,7 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
       });
       const last = events.at(-1);
       if (!last) return 0;
-      const counts = await replay(trx, events, logger);
+      const counts = await replay(trx, events, logger, REBUILD_TABLE);
       await trx(CHECKPOINTS)
         .where("target", REBUILD_TABLE)
         .update({ last_published_at: last.published_at, last_event_id: last.event_id, applied: trx.raw("applied + ?", [counts.applied]), skipped: trx.raw("skipped + ?", [counts.skipped]) });
@@ -299,12 +311,15 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
   }
 
   const cutoff = checkpoint.cutoff;
-  await db.transaction(async (trx) => {
+  const afterCutoff = (query: Knex.QueryBuilder) => query.where("published_at", ">", cutoff);
+  const lakeMark = await db.transaction(async (trx) => {
+    let mark: number | undefined;
     if (swap) {
       await trx.raw("LOCK TABLE ?? IN ACCESS EXCLUSIVE MODE", [OPS_TABLE]);
-      await options.beforeSwap?.();
+      // Anything the live consumers applied committed before this lock, so it is in the stream by now.
+      mark = await options.dataLake?.mark();
     }
-    const counts = await replay(trx, await lakeEvents(trx, (query) => query.where("published_at", ">", cutoff)), logger);
+    const counts = await replay(trx, await lakeEvents(trx, afterCutoff), logger, REBUILD_TABLE);
     if (swap) {
       await trx.raw("DROP TABLE IF EXISTS ??", [PREVIOUS_TABLE]);
       await trx.raw("ALTER TABLE ?? RENAME TO ??", [OPS_TABLE, PREVIOUS_TABLE]);
@@ -313,8 +328,10 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
     await trx(CHECKPOINTS)
       .where("target", REBUILD_TABLE)
       .update({ applied: trx.raw("applied + ?", [counts.applied]), skipped: trx.raw("skipped + ?", [counts.skipped]), finished_at: trx.fn.now() });
+    return mark;
   });
-  const progress = { ...progressOf((await readCheckpoint(db))!, true), target: swap ? OPS_TABLE : REBUILD_TABLE };
+  const progress: RebuildProgress = { ...progressOf((await readCheckpoint(db))!, true), target: swap ? OPS_TABLE : REBUILD_TABLE };
+  if (lakeMark !== undefined) progress.lakeCaughtUp = await reapplyWhatTheLakeCaughtUp(db, options.dataLake!, lakeMark, afterCutoff, logger);
   logger.info({ ...progress, swapped: swap }, "ops read model rebuild finished");
   await options.onProgress?.(progress);
   return progress;
@@ -347,20 +364,36 @@ async function startFresh(db: Database, cutoff: Date): Promise<Checkpoint> {
   return (await readCheckpoint(db))!;
 }
 
-/**
- * Resolves once the data lake's consumer has acknowledged (stored) every event the events stream
- * held when it was called; fails after `timeoutMs`, which aborts a swap (the run resumes later).
- */
-export async function waitForDataLake(backbone: Backbone, topology: Topology, { timeoutMs = 10_000, pollMs = 50 } = {}): Promise<void> {
-  const stream = topology.streams.event;
-  const { state } = await backbone.jsm.streams.info(stream);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lake = await backbone.jsm.consumers.info(stream, DATA_LAKE_DURABLE);
-    if (lake.ack_floor.stream_seq >= state.last_seq) return;
-    if (Date.now() > deadline) throw new Error(`the data lake is still behind the events stream (${lake.ack_floor.stream_seq} < ${state.last_seq}); rebuild not swapped`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+/** After a swap: once the lake holds everything up to the swap, applies the events after the cutoff again, to the live table. */
+async function reapplyWhatTheLakeCaughtUp(db: Database, lake: DataLakeProgress, mark: number, afterCutoff: (query: Knex.QueryBuilder) => void, logger: Logger): Promise<boolean> {
+  try {
+    await lake.reached(mark);
+  } catch (error) {
+    logger.error({ err: errorMessage(error) }, "ops read model swapped, but the data lake did not catch up: events applied live just before the swap may be missing; run the rebuild again");
+    return false;
   }
+  const { applied } = await db.transaction(async (trx) => replay(trx, await lakeEvents(trx, afterCutoff), logger, OPS_TABLE));
+  logger.info({ reapplied: applied }, "ops read model: events around the swap applied again to the new live table");
+  return true;
+}
+
+/** The data lake's progress as the stream sequence its durable consumer has acknowledged (stored) up to. */
+export function jetStreamDataLake(backbone: Backbone, topology: Topology, { timeoutMs = 30_000, pollMs = 50 } = {}): DataLakeProgress {
+  const stream = topology.streams.event;
+  return {
+    async mark() {
+      return (await backbone.jsm.streams.info(stream)).state.last_seq;
+    },
+    async reached(mark) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { ack_floor } = await backbone.jsm.consumers.info(stream, DATA_LAKE_DURABLE);
+        if (ack_floor.stream_seq >= mark) return;
+        if (Date.now() > deadline) throw new Error(`the data lake is still behind the events stream (${ack_floor.stream_seq} < ${mark})`);
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+      }
+    },
+  };
 }
 
 /** Events of the data lake in replay order, narrowed by the caller. */
@@ -373,7 +406,7 @@ async function lakeEvents(trx: Transaction, narrow: (query: Knex.QueryBuilder) =
 }
 
 /** Applies events one by one; a failing event is rolled back to its savepoint, logged and skipped. */
-async function replay(trx: Transaction, events: LakeEvent[], logger: Logger): Promise<{ applied: number; skipped: number }> {
+async function replay(trx: Transaction, events: LakeEvent[], logger: Logger, table: string): Promise<{ applied: number; skipped: number }> {
   let applied = 0;
   let skipped = 0;
   for (const event of events) {
@@ -383,7 +416,7 @@ async function replay(trx: Transaction, events: LakeEvent[], logger: Logger): Pr
     const parsed = contract.schema.safeParse(event.event_payload);
     try {
       if (!parsed.success) throw new PermanentError(`payload breaks contract ${contract.name}`);
-      await trx.transaction((savepoint) => apply(savepoint, parsed.data, REBUILD_TABLE));
+      await trx.transaction((savepoint) => apply(savepoint, parsed.data, table));
       applied++;
     } catch (error) {
       skipped++;

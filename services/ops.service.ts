@@ -10,7 +10,7 @@ import {
 } from "../contracts/index.ts";
 import { OpsBookingsQuery, type OpsBookingView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
-import { applyToOpsReadModel, getOpsBooking, listOpsBookings, rebuildOpsReadModel, waitForDataLake, type RebuildOptions } from "../lib/ops-read-model.ts";
+import { applyToOpsReadModel, getOpsBooking, listOpsBookings, rebuildOpsReadModel, jetStreamDataLake, type RebuildOptions } from "../lib/ops-read-model.ts";
 import type { Transaction } from "../lib/db.ts";
 import type { Logger } from "../lib/logger.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
@@ -40,7 +40,7 @@ const rebuildReadModel = {
   },
   async handler(this: DatabaseMethods & { logger: Logger }, ctx: Context<Pick<RebuildOptions, "swap" | "restart" | "batchSize">>) {
     const { backbone, topology } = this.runtime;
-    return rebuildOpsReadModel(this.db, { ...ctx.params, logger: this.logger, beforeSwap: () => waitForDataLake(backbone, topology) });
+    return rebuildOpsReadModel(this.db, { ...ctx.params, logger: this.logger, dataLake: jetStreamDataLake(backbone, topology) });
   },
 } as const;
 
