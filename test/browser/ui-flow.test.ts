@@ -17,9 +17,14 @@ const scriptErrors: string[] = [];
 const flow: { showId?: string; bookingId?: string; tickets: string[] } = { tickets: [] };
 const customerEmail = "fan@example.com";
 
-test.before(async () => {
+test.before(async (t) => {
+  // Logged so a slow or hung start on a busy machine says which half it was.
+  let started = Date.now();
   sys = await startTestSystem();
+  t.log(`system started in ${Date.now() - started} ms`);
+  started = Date.now();
   browser = await launchBrowser();
+  t.log(`Chromium started in ${Date.now() - started} ms`);
   page = await browser.newPage();
   opsTab = await browser.newPage();
   for (const tab of [page, opsTab]) tab.on("pageerror", (error) => scriptErrors.push(error.message));
@@ -57,12 +62,14 @@ async function apiResponse(p: Page, method: string, path: string, action: () => 
 test.serial("empty states: no shows, no tickets, no bookings", async (t) => {
   await page.goto(`${sys.url}/#/shows`);
   await page.locator(".state--empty", { hasText: "No shows yet." }).waitFor();
+  t.is(await page.locator("tr[data-show-id]").count(), 0);
   await page.goto(`${sys.url}/#/tickets`);
   await page.locator(".state--empty", { hasText: "No tickets yet. Book some tickets first!" }).waitFor();
+  t.is(await page.locator("tr[data-ticket-id]").count(), 0);
   await page.goto(`${sys.url}/#/ops`);
   await page.locator(".state--empty", { hasText: "No bookings yet." }).waitFor();
+  t.is(await page.locator("section[data-booking-id]").count(), 0);
   await screenshotBothWidths(page, "ops-empty");
-  t.pass();
 });
 
 test.serial("Shows: a deep link opens the page, the API's validation shows next to each field, a created show is listed", async (t) => {
