@@ -161,7 +161,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 }
 
 /** Polls until `check` returns a truthy value (or stops throwing); fails with the last error after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T> | T, { timeoutMs = 15_000, intervalMs = 100 } = {}): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, { timeoutMs = 15_000, intervalMs = 100 } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
