@@ -42,6 +42,8 @@ export const EnvSchema = z.object({
   OUTBOX_BATCH_SIZE: positiveInt(500),
   OUTBOX_POLL_MS: positiveInt(500),
   OUTBOX_RETENTION_MS: positiveInt(60 * 60_000),
+  /** How long an Idempotency-Key (or an implicit per-request key) answers replays. */
+  IDEMPOTENCY_RETENTION_MS: positiveInt(24 * 60 * 60_000),
   CONSUMER_MAX_DELIVERIES: positiveInt(8),
   CONSUMER_BACKOFF_MS: csv("400,800,1000").pipe(z.array(z.string().regex(/^\d+$/, "comma-separated milliseconds").transform(Number)).min(1)),
   CONSUMER_BACKOFF_MAX_MS: positiveInt(30_000),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import type { Transaction } from "./db.ts";
+import type { Database, Transaction } from "./db.ts";
 import { HttpError } from "./http-errors.ts";
+import type { RequestMeta } from "./request-meta.ts";
 
 export interface StoredResponse<T> {
   status: number;
@@ -49,4 +50,37 @@ export async function oncePerKey<T>(
   const result = await work();
   await trx("idempotency_keys").where({ scope, key }).update({ status: result.status, response: JSON.stringify(result.body ?? null) });
   return { ...result, replayed: false };
+}
+
+/**
+ * Runs a creating request once. The client's Idempotency-Key decides when it sent one (a replay
+ * answers the first response; another body is 422). Without one, the api-gateway's per-request id
+ * is the key: Moleculer retries a timed-out call with the same meta, and that retry must not create
+ * a second row. The body hash is part of that implicit key, so a client that reuses an
+ * X-Request-Id for a different request is never refused, and a retried call replays.
+ */
+export async function oncePerRequest<T>(
+  trx: Transaction,
+  scope: string,
+  meta: Pick<RequestMeta, "idempotencyKey" | "requestId">,
+  request: unknown,
+  work: () => Promise<{ status: number; body: T }>,
+): Promise<StoredResponse<T>> {
+  const hash = requestHash(request);
+  if (meta.idempotencyKey) return oncePerKey(trx, scope, meta.idempotencyKey, hash, work);
+  if (meta.requestId) return oncePerKey(trx, `${scope}:request`, `${meta.requestId}:${hash}`, hash, work);
+  return { ...(await work()), replayed: false };
+}
+
+/**
+ * Forgets idempotency records older than `retentionMs`, a batch at a time. A key only has to
+ * outlive the client's and Moleculer's retries; without a sweep every request would leave a row.
+ */
+export async function sweepIdempotencyKeys(db: Database, retentionMs: number, batch = 10_000): Promise<number> {
+  const result = await db.raw(
+    `DELETE FROM idempotency_keys WHERE ctid IN (
+       SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ?) LIMIT ?)`,
+    [retentionMs / 1000, batch],
+  );
+  return result.rowCount ?? 0;
 }

@@ -75,6 +75,7 @@ export async function startNode(config: Config): Promise<TicketsNode> {
     // Every node relays, so outbox rows never wait for a particular service to be up somewhere.
     await runtime.ensureRelay();
     await runtime.ensureMirror();
+    runtime.startHousekeeping();
     if (config.METRICS_PORT !== undefined) opsServer = await startOpsServer(broker, runtime, config.METRICS_PORT);
   } catch (error) {
     await broker.stop().catch(() => undefined);

@@ -5,6 +5,7 @@ import { createGatewayClient, type GatewayClient } from "../adapters/gateway.ts"
 import { createDatabase, type Database } from "./db.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./jetstream.ts";
 import type { Logger } from "./logger.ts";
+import { sweepIdempotencyKeys } from "./idempotency.ts";
 import { OutboxRelay } from "./outbox.ts";
 import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror } from "./redis-mirror.ts";
 import { createTopology, type Topology } from "./topology.ts";
@@ -24,6 +25,8 @@ export interface Runtime {
   ensureRelay(): Promise<OutboxRelay>;
   /** Starts this node's JetStream → Redis Streams mirror once; only the leader node writes. */
   ensureMirror(): Promise<RedisMirror>;
+  /** Periodic clean-up of records that only matter for a while (idempotency keys). */
+  startHousekeeping(): void;
   /** The mirror, when this node started one (for lag reports and metrics). */
   readonly mirror?: RedisMirror;
   close(): Promise<void>;
@@ -74,6 +77,7 @@ export async function openRuntime(config: Config, logger: Logger, gatewayUrl: st
 
     let relay: Promise<OutboxRelay> | undefined;
     let mirror: Promise<RedisMirror> | undefined;
+    let housekeeping: NodeJS.Timeout | undefined;
     const runtime: Runtime = {
       config,
       topology,
@@ -111,7 +115,16 @@ export async function openRuntime(config: Config, logger: Logger, gatewayUrl: st
         });
         return mirror;
       },
+      startHousekeeping() {
+        const sweep = () =>
+          sweepIdempotencyKeys(db, config.IDEMPOTENCY_RETENTION_MS).then(
+            (removed) => removed > 0 && logger.debug({ removed }, "expired idempotency keys removed"),
+            (error) => logger.warn({ err: error.message }, "idempotency key sweep failed"),
+          );
+        housekeeping ??= setInterval(sweep, Math.min(config.IDEMPOTENCY_RETENTION_MS, 60_000)).unref();
+      },
       async close() {
+        clearInterval(housekeeping);
         if (mirror) await (await mirror).stop().catch((error) => logger.warn({ err: error.message }, "mirror stop failed"));
         if (relay) await (await relay).stop().catch((error) => logger.warn({ err: error.message }, "relay stop failed"));
         for (const close of closers.reverse()) await close().catch(() => undefined);

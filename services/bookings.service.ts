@@ -4,7 +4,7 @@ import { BookingMade_v1 } from "../contracts/index.ts";
 import { BookTicketsRequest } from "../contracts/http.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerRequest } from "../lib/request-idempotency.ts";
+import { oncePerRequest } from "../lib/idempotency.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";

@@ -1,7 +1,7 @@
 import type { Context } from "moleculer";
 import { CreateShowRequest, type ShowView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerRequest } from "../lib/request-idempotency.ts";
+import { oncePerRequest } from "../lib/idempotency.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { DatabaseMixin } from "../mixins/database.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
