@@ -47,7 +47,7 @@ async function load(url: string, showIds?: string[]): Promise<LoadResult> {
  * backends of `database`, as a share of one core: what bounds the rate on a small machine.
  */
 async function cpuShares<T>(db: Knex | undefined, database: string | undefined, phase: () => Promise<T>): Promise<{ result: T; shares: string }> {
-  const backends = async () => (db ? ((await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database])).rows as { pid: number }[]).map((r) => r.pid) : []);
+  const backends = async () => (db ? ((await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database!])).rows as { pid: number }[]).map((r) => r.pid) : []);
   const pgBefore = new Map((await backends()).map((pid) => [pid, processCpuMs(pid)]));
   const before = process.cpuUsage();
   const started = performance.now();

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 
 export function machine(): string {
   const memory = (() => {
@@ -15,7 +15,8 @@ export function machine(): string {
       return `${Math.round(totalmem() / 2 ** 30)}Gi`;
     }
   })();
-  return `${cpus().length} CPU (${cpus()[0]?.model.trim() ?? "unknown"}), ${memory} RAM, Node ${process.version}, ${new Date().toISOString()}`;
+  // The load average shows how much else was running on a shared machine when the figures were taken.
+  return `${cpus().length} CPU (${cpus()[0]?.model.trim() ?? "unknown"}), ${memory} RAM, Node ${process.version}, load ${loadavg()[0]!.toFixed(2)}, ${new Date().toISOString()}`;
 }
 
 export function percentile(sorted: number[], p: number): number {
