@@ -51,7 +51,9 @@ const clusterTestDefaults = {
   CONSUMER_ACK_WAIT_MS: "3000",
   GATEWAY_TIMEOUT_MS: "1000",
   OUTBOX_POLL_MS: "200",
-  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+  // other test files run beside this one; Postgres allows 100 connections in all
+  POSTGRES_POOL_MAX: "8",
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
 };
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
