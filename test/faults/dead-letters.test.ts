@@ -88,6 +88,9 @@ test.serial("a poison message and an always-failing handler are dead-lettered, t
       "lost: confirmed tickets without TicketPrinted_v1: 1",
       "lost: confirmed tickets without TicketReceiptIssued_v1: 1",
       "lost: confirmed tickets without a printed file: 1",
+      "lost: confirmed tickets without a tickets-AppendToTracker inbox marker: 1",
+      "lost: confirmed tickets without a tickets-PrintTicket inbox marker: 1",
+      "lost: confirmed tickets without a tickets-IssueReceipt inbox marker: 1",
     ],
     "only the failing ticket's gateway effects are missing: the rest flowed",
   );

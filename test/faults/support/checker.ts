@@ -1,13 +1,15 @@
 /**
  * The one checker of the fault tests. It matches, by message id, what Postgres accepted (outbox
- * rows, bookings, tickets, inbox markers, dead letters), what JetStream holds, what the Redis
- * mirror wrote and what the gateway simulator did, and lists every violation of:
+ * rows, bookings, tickets, inbox markers in processed_messages, dead letters), what JetStream
+ * holds, what the Redis mirror wrote and what the gateway simulator did, and lists every
+ * violation of:
  * - zero lost messages: every accepted request has its outbox rows; every outbox row is published,
  *   in JetStream, mirrored to Redis and (events) in the data lake;
  * - zero duplicate effects: each message once in JetStream (unless the test allows JetStream
  *   duplicates, i.e. a relay outage longer than the duplicate window) and once in each Redis
  *   stream; per ticket one receipt, one tracker row, one file, one TicketPrinted_v1 and one
- *   TicketReceiptIssued_v1; per booking one Dead Nation booking;
+ *   TicketReceiptIssued_v1 and the handlers' inbox markers; per booking one Dead Nation booking
+ *   and its marker;
  * - no oversell: per show, booked ≤ capacity and booked = the sum of its bookings.
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -164,6 +166,14 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
   once("TicketPrinted_v1", printed);
   once("TicketReceiptIssued_v1", receiptEvents);
   flag(problems, "lost: confirmed tickets without a printed file", [...confirmedTickets].filter((id) => !files.has(id)));
+
+  // Inbox markers: each once-per-ticket / once-per-booking handler recorded what it did, in the same
+  // transaction as its effect, so a later redelivery is skipped.
+  const markers = new Set((await db("processed_messages").select("handler", "key")).map((row: { handler: string; key: string }) => `${row.handler}/${row.key}`));
+  for (const handler of ["tickets-AppendToTracker", "tickets-PrintTicket", "tickets-IssueReceipt"]) {
+    flag(problems, `lost: confirmed tickets without a ${handler} inbox marker`, [...confirmedTickets].filter((id) => !markers.has(`${handler}/${id}`)));
+  }
+  flag(problems, "lost: bookings without a bookings-BookPlaceInDeadNation inbox marker", [...madeBookings].filter((id) => !markers.has(`bookings-BookPlaceInDeadNation/${id}`)));
 
   // Booking effects: one Dead Nation booking per booking made; seats never oversold.
   const deadNation = tally(sim.state.deadNationBookings.map((b) => b.booking_id));
