@@ -4,7 +4,8 @@ import { MessageConsumer, decodePayload, type Delivery } from "../lib/consumer.t
 import type { Transaction } from "../lib/db.ts";
 import { errorMessage, PermanentError } from "../lib/errors.ts";
 import type { Runtime } from "../lib/runtime.ts";
-import { DatabaseMixin } from "./database.mixin.ts";
+import { DatabaseMixin, type DatabaseMethods } from "./database.mixin.ts";
+import type { OutboxMethods } from "./outbox.mixin.ts";
 
 /** A delivery inside a handler; `trx` is set when the subscription keeps an inbox. */
 export interface HandlerDelivery extends Delivery {
@@ -28,8 +29,11 @@ export interface Subscription {
 
 export type Subscriptions = Record<string, Subscription>;
 
+/** `this` inside a handler: the service with the methods of the mixins business services compose. */
+type HandlerThis = Service & DatabaseMethods & OutboxMethods;
+
 /** Typed constructor of one subscription: `StoreTicket: on(TicketBookingConfirmed_v1, async function (ticket, delivery) {…})`. */
-export function on<C extends MessageContract, S = Service & Record<string, any>>(
+export function on<C extends MessageContract, S = HandlerThis>(
   contract: C,
   handle: (this: S, payload: PayloadOf<C>, delivery: HandlerDelivery) => Promise<void>,
   options: { inbox?: "message" | ((payload: PayloadOf<C>, delivery: Delivery) => string) } = {},
@@ -38,7 +42,7 @@ export function on<C extends MessageContract, S = Service & Record<string, any>>
 }
 
 /** Every event, whatever its name (the data lake): each payload is checked against its own contract. */
-export function onEveryEvent<S = Service & Record<string, any>>(
+export function onEveryEvent<S = HandlerThis>(
   handle: (this: S, payload: { header: MessageHeader }, delivery: HandlerDelivery) => Promise<void>,
 ): Subscription {
   return { message: EVERY_EVENT, handle: handle as Subscription["handle"] };

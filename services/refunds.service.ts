@@ -1,5 +1,4 @@
 import type { Context } from "moleculer";
-import type { GatewayClient } from "../adapters/gateway.ts";
 import { RefundTicket, TicketRefunded_v1 } from "../contracts/index.ts";
 import { TicketRefundParams } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
@@ -54,7 +53,7 @@ const RefundsService: TicketsServiceSchema = {
       async function (command, delivery) {
         const ticketId = command.ticket_id;
         if (!(await refunds.isStored(delivery.trx, ticketId))) throw new Error(`ticket ${ticketId} is not stored; nothing to refund yet`);
-        const gateway: GatewayClient = this.runtime.gateway;
+        const { gateway } = this.runtime;
         const key = command.header.idempotency_key;
         await gateway.receipts.void({ ticket_id: ticketId, reason: REFUND_REASON, idempotent_id: key }, delivery);
         await gateway.payments.refund({ payment_reference: ticketId, reason: REFUND_REASON, deduplication_id: key }, delivery);

@@ -78,7 +78,7 @@ const TicketsService: TicketsServiceSchema = {
       async function (ticket, delivery) {
         const fileName = `${ticket.ticket_id}-ticket.html`;
         const content = `<html><body>Ticket ID: ${ticket.ticket_id}, Price: ${ticket.price.amount} ${ticket.price.currency}</body></html>`;
-        await (this.runtime.gateway as GatewayClient).files.put(fileName, content, delivery);
+        await this.runtime.gateway.files.put(fileName, content, delivery);
         await this.publish(delivery.trx, { contract: TicketPrinted_v1, body: { ticket_id: ticket.ticket_id, file_name: fileName } }, delivery);
       },
       { inbox: perTicket },
@@ -87,7 +87,7 @@ const TicketsService: TicketsServiceSchema = {
     IssueReceipt: on(
       TicketBookingConfirmed_v1,
       async function (ticket, delivery) {
-        const receipt = await (this.runtime.gateway as GatewayClient).receipts.issue(
+        const receipt = await this.runtime.gateway.receipts.issue(
           { ticket_id: ticket.ticket_id, price: ticket.price, idempotency_key: `${ticket.header.idempotency_key}-${ticket.ticket_id}` },
           delivery,
         );
