@@ -1,30 +1,9 @@
-import type { ActionEndpoint, BrokerOptions, CallingOptions, Middleware, ServiceBroker } from "moleculer";
+import type { BrokerOptions } from "moleculer";
 import type { Config } from "./config/index.ts";
 import { parseNatsUrl } from "./lib/jetstream.ts";
 import { logContextFields } from "./lib/log-context.ts";
+import { routeThroughQueueGroups } from "./lib/queue-group-routing.ts";
 import { TracingMiddleware } from "./lib/tracing-middleware.ts";
-
-type Call = (target: string | ActionEndpoint | undefined, params?: unknown, opts?: CallingOptions) => Promise<unknown>;
-
-/**
- * Calls an action by name wherever a caller chose a remote endpoint object (moleculer-web does),
- * so that with the balancer disabled NATS picks a live node. Calls to a named node (`{ nodeID }`)
- * and local endpoints keep their target.
- */
-export const routeThroughQueueGroups = {
-  name: "RouteThroughQueueGroups",
-  call(next: Call): Call {
-    return (target, params, opts) => next(typeof target === "object" && !target.local ? target.action.name : target, params, opts);
-  },
-  // Moleculer joins the queue groups only when it broadcasts its node info, debounced by a second
-  // after the services start, while it answers other nodes' discovery at once. A node that learnt
-  // our services in that second sent its calls to no subscriber and waited out the request
-  // timeout (measured: a REPL node's first call took 10 s). Broadcasting before start() resolves
-  // joins the groups first.
-  async started(broker: ServiceBroker) {
-    await (broker.registry as unknown as { discoverer: { sendLocalNodeInfo(): Promise<void> } }).discoverer.sendLocalNodeInfo();
-  },
-} as unknown as Middleware;
 
 /**
  * Broker settings of one Tickets node. Everything that varies between machines comes from the
@@ -51,7 +30,7 @@ export function brokerOptions(config: Config): BrokerOptions {
     // hang until then (measured with bench/failover.ts: up to ~7 s with the 6 s timeout below).
     // A queue group delivers only to subscribers NATS still sees connected, and NATS notices a
     // killed process at once. moleculer-web picks the target endpoint itself, so the middleware
-    // below hands it the action name instead (see routeThroughQueueGroups).
+    // below hands it the action name instead (lib/queue-group-routing.ts).
     disableBalancer: true,
     // Moleculer waits forever by default; a call that cannot finish in time fails instead. What is
     // left of the SIGKILL window — a call already delivered to the node when it died — ends here
