@@ -2,8 +2,8 @@ import test from "ava";
 import { randomUUID } from "node:crypto";
 import { BookingMade_v1 } from "../../contracts/index.ts";
 import { writeToOutbox } from "../../lib/outbox.ts";
-import { deadLetters, quiet } from "../fulfilment/gateway-effects.ts";
-import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
+import { deadLetters } from "../support/effects.ts";
+import { eventually, quiet, settle, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;
 test.before(async () => {

@@ -1,10 +1,8 @@
-import net from "node:net";
 import { loadConfig } from "../../config/index.ts";
 import { spawnNodeProcess, type NodeProcess } from "../../lib/cluster/node-process.ts";
-import { startGatewaySimulator, type GatewaySimulator } from "../../lib/gateway-simulator.ts";
+import type { GatewaySimulator } from "../../lib/gateway-simulator.ts";
 import { startNode, type TicketsNode } from "../../lib/node.ts";
-import { infrastructure } from "../support/infrastructure.ts";
-import { createTestDatabase, eventually, removeNamespace, uniqueName } from "../support/system.ts";
+import { eventually, freePort, isolatedResources } from "../support/system.ts";
 
 /**
  * Several Tickets node processes (`bin/start.ts`) on their own database, namespace and gateway
@@ -32,17 +30,6 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Fast retries and redeliveries, so a killed node's messages come back within seconds. */
 const clusterTestDefaults = {
   CONSUMER_BACKOFF_MS: "50,100,200",
@@ -57,20 +44,10 @@ const clusterTestDefaults = {
 };
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
-  const infra = await infrastructure();
-  const database = await createTestDatabase();
-  const namespace = uniqueName("c");
   const port = await freePort();
-  const sim = await startGatewaySimulator({ port: 0, callbackBaseUrl: `http://127.0.0.1:${port}` });
-  const shared = {
-    ...clusterTestDefaults,
-    POSTGRES_URL: database.url,
-    NATS_URL: infra.natsUrl,
-    REDIS_URL: infra.redisUrl,
-    GATEWAY_URL: sim.url,
-    NAMESPACE: namespace,
-    ...options.env,
-  };
+  const resources = await isolatedResources("c", { callbackBaseUrl: `http://127.0.0.1:${port}` });
+  const { namespace, sim } = resources;
+  const shared = { ...clusterTestDefaults, ...resources.env, ...options.env };
   const output: string[] = [];
   const processes = new Map<string, NodeProcess>();
   const observer = await startNode(loadConfig({ ...shared, SERVICES: "admin", NODE_ID: `${namespace}-observer`, LOG_LEVEL: "fatal" }));
@@ -111,9 +88,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         [...processes.values()].map((node) => Promise.race([node.stop(), new Promise((resolve) => setTimeout(resolve, 20_000).unref())]).then(() => node.kill())),
       );
       await observer.stop();
-      await sim.close();
-      await removeNamespace(namespace).catch(() => undefined);
-      await database.drop();
+      await resources.release();
     },
   };
   return cluster;

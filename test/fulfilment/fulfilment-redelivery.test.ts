@@ -2,8 +2,8 @@
 // exactly one receipt, file and sheet row per ticket, and each follow-up event once.
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
-import { callsFor, deadLetters, filesFor, handled, lakeEvents, outboxMessages, quiet, receiptsFor, rowsFor } from "./gateway-effects.ts";
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { callsFor, deadLetters, filesFor, handled, lakeEvents, outboxMessages, receiptsFor, rowsFor } from "../support/effects.ts";
 
 let sys: TestSystem;
 test.before(async () => {

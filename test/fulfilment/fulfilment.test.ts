@@ -2,8 +2,8 @@
 // gateway and every follow-up event counted, exactly one each.
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
-import { callsFor, filesFor, handled, lakeEvents, outboxMessages, quiet, receiptsFor, rowsFor } from "./gateway-effects.ts";
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { callsFor, filesFor, handled, lakeEvents, outboxMessages, receiptsFor, rowsFor } from "../support/effects.ts";
 
 let sys: TestSystem;
 test.before(async () => {

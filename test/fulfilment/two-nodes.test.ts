@@ -2,8 +2,7 @@
 // several times over, whose copies may land on either node, are still fulfilled once each.
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
-import { quiet } from "./gateway-effects.ts";
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;
 test.before(async () => {

@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { jetstream, jetstreamManager, StorageType, type JetStreamClient } from "@nats-io/jetstream";
 import { connect, headers, nanos, type NatsConnection } from "@nats-io/transport-node";
@@ -20,6 +19,7 @@ import {
 } from "../../lib/redis-mirror.ts";
 import { createTopology, type MessageKind, type Topology } from "../../lib/topology.ts";
 import { decodeWatermillEntry, type DecodedWatermillMessage } from "../../lib/watermill.ts";
+import { freePort } from "../support/system.ts";
 
 const NATS_URL = process.env.NATS_URL ?? "127.0.0.1:4222";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -343,17 +343,6 @@ test.serial("a Redis emptied under a running mirror is re-filled from JetStream,
 
 // ---------------------------------------------------------------------------------------------
 // Redis outages, on a private redis-server.
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 interface PrivateRedis {
   port: number;

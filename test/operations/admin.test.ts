@@ -7,8 +7,8 @@ import type { TicketsNode } from "../../lib/node.ts";
 import type { ConsumerStatus } from "../../lib/ops-admin/consumer-status.ts";
 import type { DeadLetterDetail, DeadLetterSummary, ReplayResult } from "../../lib/ops-admin/dead-letters.ts";
 import type { OutboxStatus } from "../../lib/ops-admin/outbox-status.ts";
-import { quiet, receiptsFor } from "../fulfilment/gateway-effects.ts";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
+import { receiptsFor } from "../support/effects.ts";
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;
 /** A node with nothing but `admin`, like the REPL's: the actions must work from there too. */

@@ -12,7 +12,7 @@ import type { TicketsNode } from "../../lib/node.ts";
 import type { OutboxStatus } from "../../lib/ops-admin/outbox-status.ts";
 import { DependencyError } from "../../lib/runtime.ts";
 import { startOperatorNode } from "../../repl/operator-node.ts";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
+import { eventually, freePort, startTestSystem, type TestSystem } from "../support/system.ts";
 
 const user = "tickets";
 /** Characters that must be percent-encoded in a URL, to prove the decoding too. */
@@ -25,17 +25,6 @@ let operator: TicketsNode | undefined;
 
 const urlWith = (credentials: string) => `nats://${credentials}@127.0.0.1:${port}`;
 const goodUrl = () => urlWith(`${user}:${encodeURIComponent(password)}`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port: free } = server.address() as net.AddressInfo;
-      server.close(() => resolve(free));
-    });
-  });
-}
 
 test.before(async () => {
   port = await freePort();

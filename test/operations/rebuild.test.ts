@@ -2,31 +2,16 @@
 // by the ops service (another node), comes out the same, and admin.rebuildStatus reports the run.
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import type { OpsBookingView } from "../../contracts/http.ts";
 import type { TicketsNode } from "../../lib/node.ts";
 import type { RebuildStatus } from "../../lib/ops-admin/read-models.ts";
 import { ZERO_TIME } from "../../lib/ops-read-model.ts";
-import { quiet } from "../fulfilment/gateway-effects.ts";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
-
-/** The api's port must be known before the simulator starts, so Dead Nation can call back. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;
 let operator: TicketsNode;
 test.before(async () => {
-  const port = await freePort();
-  sys = await startTestSystem({
-    env: { SERVICES: "api,tickets,shows,bookings,ops,datalake", PORT: String(port) },
-    simulator: { callbackBaseUrl: `http://127.0.0.1:${port}` },
-  });
+  sys = await startTestSystem({ env: { SERVICES: "api,tickets,shows,bookings,ops,datalake" }, deadNationCallbacks: true });
   operator = await sys.startNode({ SERVICES: "admin" });
   await operator.broker.waitForServices(["ops"], 15_000);
 });

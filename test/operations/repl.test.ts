@@ -7,8 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { quiet } from "../fulfilment/gateway-effects.ts";
-import { eventually, startTestSystem, uniqueName, type TestSystem } from "../support/system.ts";
+import { eventually, quiet, startTestSystem, uniqueName, type TestSystem } from "../support/system.ts";
 import { infrastructure } from "../support/infrastructure.ts";
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));

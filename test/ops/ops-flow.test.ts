@@ -1,27 +1,12 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { OpsBookingView } from "../../contracts/http.ts";
 import { OPS_TABLE, PREVIOUS_TABLE, REBUILD_TABLE, rebuildOpsReadModel, toView, ZERO_TIME, type RebuildProgress } from "../../lib/ops-read-model.ts";
-import { quiet } from "../fulfilment/gateway-effects.ts";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
-
-/** The api's port must be known before the simulator starts, so Dead Nation can call back. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;
 test.before(async () => {
-  const port = await freePort();
-  sys = await startTestSystem({
-    env: { SERVICES: "api,tickets,shows,bookings,ops,datalake,refunds", PORT: String(port) },
-    simulator: { callbackBaseUrl: `http://127.0.0.1:${port}` },
-  });
+  sys = await startTestSystem({ env: { SERVICES: "api,tickets,shows,bookings,ops,datalake,refunds" }, deadNationCallbacks: true });
 });
 test.after.always(async () => {
   await sys?.stop();

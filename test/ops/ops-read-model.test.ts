@@ -16,8 +16,8 @@ import {
 import { OpsBookingView } from "../../contracts/http.ts";
 import { ZERO_TIME } from "../../lib/ops-read-model.ts";
 import { writeToOutbox } from "../../lib/outbox.ts";
-import { deadLetters, quiet } from "../fulfilment/gateway-effects.ts";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
+import { deadLetters } from "../support/effects.ts";
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;
 test.before(async () => {

@@ -4,8 +4,8 @@ import test from "ava";
 import { randomUUID } from "node:crypto";
 import { TicketBookingConfirmed_v1 } from "../../contracts/index.ts";
 import { writeToOutbox } from "../../lib/outbox.ts";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
-import { deadLetters, lakeEvents, outboxMessages, quiet, refundsFor, voidsFor } from "../fulfilment/gateway-effects.ts";
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { deadLetters, lakeEvents, outboxMessages, refundsFor, voidsFor } from "../support/effects.ts";
 
 let sys: TestSystem;
 test.before(async () => {

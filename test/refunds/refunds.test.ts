@@ -4,8 +4,8 @@ import test, { type ExecutionContext } from "ava";
 import { randomUUID } from "node:crypto";
 import { RefundTicket } from "../../contracts/index.ts";
 import { writeToOutbox } from "../../lib/outbox.ts";
-import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
-import { callsFor, deadLetters, handled, lakeEvents, outboxMessages, quiet, receiptsFor, refundsFor, voidsFor } from "../fulfilment/gateway-effects.ts";
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { callsFor, deadLetters, handled, lakeEvents, outboxMessages, receiptsFor, refundsFor, voidsFor } from "../support/effects.ts";
 
 let sys: TestSystem;
 test.before(async () => {

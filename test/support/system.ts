@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
+import net from "node:net";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { loadConfig, type Config } from "../../config/index.ts";
-import { startGatewaySimulator, type GatewaySimulator } from "../../lib/gateway-simulator.ts";
+import { startGatewaySimulator, type GatewaySimulator, type GatewaySimulatorOptions } from "../../lib/gateway-simulator.ts";
 import { connectNats } from "../../lib/jetstream.ts";
 import { startNode, type TicketsNode } from "../../lib/node.ts";
 import { createTopology } from "../../lib/topology.ts";
@@ -59,6 +60,45 @@ export async function removeNamespace(namespace: string): Promise<void> {
   }
 }
 
+/** A TCP port free on 127.0.0.1 now, for a server whose address others must know before it starts. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** What one test system owns besides its nodes, and the environment that points a node at it. */
+export interface IsolatedResources {
+  namespace: string;
+  sim: GatewaySimulator;
+  /** POSTGRES_URL, NATS_URL, REDIS_URL, GATEWAY_URL and NAMESPACE of these resources. */
+  env: Record<string, string>;
+  release(): Promise<void>;
+}
+
+/** A database, a namespace (streams, subjects, Redis keys, Moleculer namespace) and a gateway simulator of its own. */
+export async function isolatedResources(namespacePrefix: string, simulator: GatewaySimulatorOptions = {}): Promise<IsolatedResources> {
+  const infra = await infrastructure();
+  const database = await createTestDatabase();
+  const namespace = uniqueName(namespacePrefix);
+  const sim = await startGatewaySimulator({ port: 0, ...simulator });
+  return {
+    namespace,
+    sim,
+    env: { POSTGRES_URL: database.url, NATS_URL: infra.natsUrl, REDIS_URL: infra.redisUrl, GATEWAY_URL: sim.url, NAMESPACE: namespace },
+    async release() {
+      await sim.close();
+      await removeNamespace(namespace).catch(() => undefined);
+      await database.drop();
+    },
+  };
+}
+
 export interface HttpResult<T = any> {
   status: number;
   headers: Headers;
@@ -82,7 +122,12 @@ export interface TestSystem {
 export interface TestSystemOptions {
   /** Extra environment for the node (SERVICES, CONSUMER_MAX_DELIVERIES, …). */
   env?: Record<string, string>;
-  simulator?: Parameters<typeof startGatewaySimulator>[0];
+  simulator?: GatewaySimulatorOptions;
+  /**
+   * Let the simulator's Dead Nation confirm bookings by calling the api back: the api then listens
+   * on a port chosen before the simulator starts, so the simulator knows where to call.
+   */
+  deadNationCallbacks?: boolean;
 }
 
 /** Fast retries so failure paths finish in seconds; quiet logs unless TEST_LOG_LEVEL asks. */
@@ -104,29 +149,21 @@ const testDefaults = {
  * keys, Moleculer namespace) and gateway simulator on a random port, torn down by `stop()`.
  */
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
-  const infra = await infrastructure();
-  const database = await createTestDatabase();
-  const namespace = uniqueName("t");
-  const sim = await startGatewaySimulator({ port: 0, ...options.simulator });
+  const callbackPort = options.deadNationCallbacks ? await freePort() : undefined;
+  const resources = await isolatedResources("t", {
+    ...(callbackPort !== undefined ? { callbackBaseUrl: `http://127.0.0.1:${callbackPort}` } : {}),
+    ...options.simulator,
+  });
+  const { namespace, sim } = resources;
   const nodes: TicketsNode[] = [];
-  const configFor = (env: Record<string, string> = {}) =>
-    loadConfig({
-      ...testDefaults,
-      POSTGRES_URL: database.url,
-      NATS_URL: infra.natsUrl,
-      REDIS_URL: infra.redisUrl,
-      GATEWAY_URL: sim.url,
-      NAMESPACE: namespace,
-      ...options.env,
-      ...env,
-    });
+  const configFor = (env: Record<string, string> = {}) => loadConfig({ ...testDefaults, ...resources.env, ...options.env, ...env });
   const launch = async (env?: Record<string, string>) => {
     const node = await startNode(configFor(env));
     nodes.push(node);
     return node;
   };
 
-  const node = await launch({ NODE_ID: `${namespace}-main` });
+  const node = await launch({ NODE_ID: `${namespace}-main`, ...(callbackPort !== undefined ? { PORT: String(callbackPort) } : {}) });
   const url = `http://127.0.0.1:${node.httpPort}`;
   return {
     node,
@@ -153,9 +190,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     startNode: (env) => launch({ NODE_ID: uniqueName(`${namespace}-n`), ...env }),
     async stop() {
       await Promise.allSettled(nodes.map((n) => n.stop()));
-      await sim.close();
-      await removeNamespace(namespace).catch(() => undefined);
-      await database.drop();
+      await resources.release();
     },
   };
 }
@@ -175,6 +210,25 @@ export async function eventually<T>(check: () => Promise<T> | T, { timeoutMs = 1
     if (Date.now() > deadline) throw lastError;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * True when nothing is in flight: every durable consumer has acked what it was given (a message
+ * waiting for its retry counts as pending) and the outbox holds nothing unrelayed. Consumers are
+ * checked before and after the outbox, so a row relayed in between is not missed.
+ */
+export async function quiet(sys: TestSystem): Promise<boolean> {
+  const consumersIdle = async () => {
+    const { jsm } = sys.node.runtime.backbone;
+    for (const stream of Object.values(sys.node.runtime.topology.streams)) {
+      for (const info of await jsm.consumers.list(stream).next()) {
+        if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
+      }
+    }
+    return true;
+  };
+  const outboxEmpty = async () => (await sys.node.runtime.db("outbox").whereNull("published_at").first("seq")) === undefined;
+  return (await consumersIdle()) && (await outboxEmpty()) && (await consumersIdle());
 }
 
 /** Waits `ms`; used only to give a would-be duplicate time to appear before asserting there is none. */
