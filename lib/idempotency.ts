@@ -10,6 +10,13 @@ export interface StoredResponse<T> {
   replayed: boolean;
 }
 
+/** Answers an HTTP-routed call with a stored response: its status, and `Idempotent-Replayed: true` on a replay. */
+export function reply<T>(meta: RequestMeta, response: StoredResponse<T>): T {
+  meta.$statusCode = response.status;
+  if (response.replayed) meta.$responseHeaders = { "Idempotent-Replayed": "true" };
+  return response.body;
+}
+
 /** Hash of a request body that ignores key order and whitespace: same meaning, same hash. */
 export function requestHash(body: unknown): string {
   return createHash("sha256").update(canonicalJson(body)).digest("hex");

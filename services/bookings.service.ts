@@ -4,7 +4,7 @@ import { BookingMade_v1 } from "../contracts/index.ts";
 import { BookTicketsRequest } from "../contracts/http.ts";
 import { PermanentError } from "../lib/errors.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerRequest } from "../lib/idempotency.ts";
+import { oncePerRequest, reply } from "../lib/idempotency.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
@@ -39,9 +39,7 @@ const BookingsService: TicketsServiceSchema = {
             return { status: 201, body: { booking_id: bookingId } };
           }),
         );
-        ctx.meta.$statusCode = result.status;
-        if (result.replayed) ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
-        return result.body;
+        return reply(ctx.meta, result);
       },
     },
   },

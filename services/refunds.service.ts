@@ -2,7 +2,7 @@ import type { Context } from "moleculer";
 import { RefundTicket, TicketRefunded_v1 } from "../contracts/index.ts";
 import { TicketRefundParams } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerKey, requestHash } from "../lib/idempotency.ts";
+import { oncePerKey, reply, requestHash } from "../lib/idempotency.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
@@ -34,9 +34,7 @@ const RefundsService: TicketsServiceSchema = {
             return { status: 202, body: null };
           }),
         );
-        ctx.meta.$statusCode = 202;
-        if (result.replayed) ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
-        return null;
+        return reply(ctx.meta, result);
       },
     },
   },

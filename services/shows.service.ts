@@ -1,7 +1,7 @@
 import type { Context } from "moleculer";
 import { CreateShowRequest, type ShowView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerRequest } from "../lib/idempotency.ts";
+import { oncePerRequest, reply } from "../lib/idempotency.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { DatabaseMixin } from "../mixins/database.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
@@ -24,9 +24,7 @@ const ShowsService: TicketsServiceSchema = {
             return { status: 201, body: { show_id: showId } };
           }),
         );
-        ctx.meta.$statusCode = result.status;
-        if (result.replayed) ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
-        return result.body;
+        return reply(ctx.meta, result);
       },
     },
 

@@ -3,7 +3,7 @@ import type { GatewayClient } from "../adapters/gateway.ts";
 import { TicketBookingCanceled_v1, TicketBookingConfirmed_v1, TicketPrinted_v1, TicketReceiptIssued_v1 } from "../contracts/index.ts";
 import { TicketsStatusRequest, type TicketView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerKey, requestHash } from "../lib/idempotency.ts";
+import { oncePerKey, reply, requestHash } from "../lib/idempotency.ts";
 import type { Delivery } from "../lib/consumer.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
@@ -37,8 +37,7 @@ const TicketsService: TicketsServiceSchema = {
             return { status: 200, body: null };
           }),
         );
-        if (result.replayed) ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
-        return result.body;
+        return reply(ctx.meta, result);
       },
     },
 
