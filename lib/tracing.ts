@@ -99,12 +99,6 @@ export function traceCarrierOf(ctx: OtelContext = context.active()): TraceCarrie
   return carrier;
 }
 
-/** The active span's trace id, or undefined outside any span. */
-export function activeTraceId(): string | undefined {
-  const spanContext = trace.getActiveSpan()?.spanContext();
-  return spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
-}
-
 /** Ends `span` with the outcome of `work`, recording an error as the seed's tracing middleware did. */
 export async function endWith<T>(span: Span, work: () => Promise<T>): Promise<T> {
   try {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
@@ -184,5 +184,4 @@ const ApiGatewayService: GatewaySchema = {
   },
 };
 
-export type ApiRequest = IncomingMessage;
 export default ApiGatewayService;
