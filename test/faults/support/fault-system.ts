@@ -13,7 +13,8 @@ import { connectNats } from "../../../lib/jetstream.ts";
 import { createTopology, type Topology } from "../../../lib/topology.ts";
 import { brokerOptions } from "../../../moleculer.config.ts";
 import { startGatewayProxy, type GatewayProxy } from "./gateway-proxy.ts";
-import { freePort, startNats, startNatsCluster, startPostgres, startRedis, type PrivateNats, type PrivateNatsCluster, type PrivatePostgres, type PrivateRedis } from "./servers.ts";
+import { freePort } from "../../support/system.ts";
+import { startNats, startNatsCluster, startPostgres, startRedis, type PrivateNats, type PrivateNatsCluster, type PrivatePostgres, type PrivateRedis } from "./servers.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 
 const { ServiceBroker } = moleculer;
