@@ -6,14 +6,13 @@ import { errorBody, statusOf } from "../lib/http/error-body.ts";
 import { requestHeader, stampRequest, type StampedRequest } from "../lib/http/request-context.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { runtimeOf } from "../lib/runtime.ts";
-import { readiness } from "../lib/readiness.ts";
 import { isUiPageRequest, sendUiShell, webUiServer } from "../lib/http/web-ui.ts";
 import { checkAdminAccess } from "../lib/http/admin-access.ts";
 import { HttpError } from "../lib/http-errors.ts";
 import { aliasesOf, publicApi } from "../lib/http/api-routes.ts";
 import { observeRequest } from "../lib/http/observe-request.ts";
 import { buildOpenApiDocument, renderApiDocsPage, type OpenApiDocument } from "../lib/http/openapi.ts";
-import { sendMetrics } from "../lib/ops-http.ts";
+import { sendMetrics, sendReadiness } from "../lib/ops-http.ts";
 import { traceCarrierOf } from "../lib/tracing.ts";
 import type { Config } from "../config/index.ts";
 
@@ -135,11 +134,9 @@ const ApiGatewayService: GatewaySchema = {
             res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
             res.end(renderApiDocsPage(openApiOf(this)));
           },
-          async "GET /ready"(this: ServiceSchema & { broker: Context["broker"] }, req: StampedRequest, res: ServerResponse) {
+          async "GET /ready"(this: GatewayThis, req: StampedRequest, res: ServerResponse) {
             stampRequest(req, res);
-            const report = await readiness(this.broker, runtimeOf(this.broker));
-            res.writeHead(report.ready ? 200 : 503, { "Content-Type": "application/json; charset=utf-8" });
-            res.end(JSON.stringify(report));
+            await sendReadiness(this.broker, runtimeOf(this.broker), res);
           },
         },
       },
