@@ -4,6 +4,7 @@
 // retrying can help (4xx except 408/429) or not.
 import { randomInt } from "node:crypto";
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { errorMessage } from "../lib/errors.ts";
 import { currentCorrelationId } from "../lib/log-context.ts";
 
 export interface CallContext {
@@ -145,7 +146,7 @@ export function createGatewayClient(opts: { baseUrl: string; timeoutMs?: number 
         return res;
       } catch (err) {
         if (err instanceof GatewayError && err.status !== undefined) span.setAttribute("http.response.status_code", err.status);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
         throw err;
       } finally {
         span.end();
@@ -328,5 +329,5 @@ function badResponse(call: Call, res: { status: number; body: string }, detail: 
 
 function describeNetworkError(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return cause?.code ?? cause?.message ?? errorMessage(err);
 }

@@ -6,6 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
+import { errorMessage } from "./errors.ts";
 
 export interface SimulatorLogger {
   info(obj: object, msg?: string): void;
@@ -596,5 +597,5 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 function describeError(err: unknown): string {
   const cause = (err as { cause?: { code?: string } })?.cause;
-  return cause?.code ?? (err instanceof Error ? err.message : String(err));
+  return cause?.code ?? errorMessage(err);
 }

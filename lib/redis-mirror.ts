@@ -56,6 +56,7 @@ import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Redis } from "ioredis";
 import pg from "pg";
+import { errorMessage } from "./errors.ts";
 import { MessageHeaders, type MessageKind, type Topology } from "./topology.ts";
 import { encodeWatermillEntry } from "./watermill.ts";
 
@@ -182,7 +183,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function errorInfo(error: unknown): { err: string } {
-  return { err: error instanceof Error ? error.message : String(error) };
+  return { err: errorMessage(error) };
 }
 
 function intOption(value: number | undefined, fallback: number, min: number, what: string): number {

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import type { Config } from "../config/index.ts";
 import { createGatewayClient, type GatewayClient } from "../adapters/gateway.ts";
 import { createDatabase, type Database } from "./db.ts";
+import { errorMessage } from "./errors.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./jetstream.ts";
 import type { Logger } from "./logger.ts";
 import { sweepIdempotencyKeys } from "./idempotency.ts";
@@ -50,7 +51,7 @@ async function reach<T>(what: string, hint: string, open: () => Promise<T>): Pro
   try {
     return await open();
   } catch (error) {
-    throw new DependencyError(`cannot reach ${what}: ${error instanceof Error ? error.message : String(error)}. ${hint}`);
+    throw new DependencyError(`cannot reach ${what}: ${errorMessage(error)}. ${hint}`);
   }
 }
 

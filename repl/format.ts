@@ -1,4 +1,5 @@
 import type { ReplHelpers } from "./command.ts";
+import { errorMessage } from "../lib/errors.ts";
 
 /** A table in the style of the REPL's built-in commands: ASCII borders in gray, bold headings. */
 export function renderTable(helpers: ReplHelpers, headings: string[], rows: unknown[][]): string {
@@ -27,5 +28,5 @@ export function ago(iso: string | null, now = Date.now()): string {
 
 /** Prints an action's failure as one red line instead of a stack trace. */
 export function failure(helpers: ReplHelpers, error: unknown): string {
-  return helpers.kleur.red(`>> ${error instanceof Error ? error.message : String(error)}`);
+  return helpers.kleur.red(`>> ${errorMessage(error)}`);
 }

@@ -1,4 +1,5 @@
 import type { Database } from "../db.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface DeadLetterSummary {
   id: number;
@@ -93,7 +94,7 @@ export async function replayDeadLetters(
     try {
       results.push(await replayOne(service, id));
     } catch (error) {
-      results.push({ id, replayed: false, error: error instanceof Error ? error.message : String(error) });
+      results.push({ id, replayed: false, error: errorMessage(error) });
     }
   }
   return results;
