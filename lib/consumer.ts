@@ -52,6 +52,11 @@ export interface ConsumerOptions<C extends MessageContract> {
   deadLetter(letter: DeadLetter): Promise<void>;
 }
 
+/** The durable consumer (and inbox and dead-letter handler name) of one service's handler. */
+export function durableName(service: string, handler: string): string {
+  return `${service}-${handler}`.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
 export function retryDelay(policy: RetryPolicy, deliveryCount: number): number {
   const { backoffMs, backoffMaxMs } = policy;
   const step = deliveryCount - 1;

@@ -11,6 +11,7 @@ import {
   type MessageContract,
   type PayloadOf,
 } from "../contracts/index.ts";
+import { durableName } from "./consumer.ts";
 import type { Database, Transaction } from "./db.ts";
 import { errorMessage, PermanentError } from "./errors.ts";
 import type { Backbone } from "./jetstream.ts";
@@ -187,7 +188,7 @@ export const REBUILD_TABLE = `${OPS_TABLE}_rebuild`;
 export const PREVIOUS_TABLE = `${OPS_TABLE}_previous`;
 const CHECKPOINTS = "ops_read_model_rebuilds";
 /** The durable consumer of services/datalake.service.ts (StoreToDataLake). */
-const DATA_LAKE_DURABLE = "datalake-StoreToDataLake";
+const DATA_LAKE_DURABLE = durableName("datalake", "StoreToDataLake");
 /** Arbitrary constant naming the advisory lock a rebuild holds. */
 const REBUILD_LOCK = 7_236_420;
 

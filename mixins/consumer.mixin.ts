@@ -1,6 +1,6 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { contractsByName, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
-import { MessageConsumer, decodePayload, type Delivery } from "../lib/consumer.ts";
+import { MessageConsumer, decodePayload, durableName, type Delivery } from "../lib/consumer.ts";
 import type { Transaction } from "../lib/db.ts";
 import { errorMessage, PermanentError } from "../lib/errors.ts";
 import type { Runtime } from "../lib/runtime.ts";
@@ -49,10 +49,6 @@ export function onEveryEvent<S = HandlerThis>(
 }
 
 const EVERY_EVENT = "*";
-
-export function durableName(service: string, handler: string): string {
-  return `${service}-${handler}`.replace(/[^A-Za-z0-9_-]/g, "_");
-}
 
 function contractNamed(name: string): MessageContract {
   const contract = contractsByName.get(name);
