@@ -5,3 +5,6 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
+
+/** For callers that want no log lines (a rebuild run from a script, tests). */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

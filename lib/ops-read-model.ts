@@ -15,7 +15,7 @@ import { durableName } from "./consumer.ts";
 import type { Database, Transaction } from "./db.ts";
 import { errorMessage, PermanentError } from "./errors.ts";
 import type { Backbone } from "./jetstream.ts";
-import type { Logger } from "./logger.ts";
+import { silentLogger, type Logger } from "./logger.ts";
 import type { Topology } from "./topology.ts";
 
 /**
@@ -249,8 +249,6 @@ interface LakeEvent {
   event_payload: unknown;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /**
  * Replays the data lake (`events`, by published_at then event_id) into a fresh copy of the read
  * model, then (by default) swaps it in for the live one, keeping the old one as PREVIOUS_TABLE.
@@ -276,7 +274,7 @@ export async function rebuildOpsReadModel(db: Database, options: RebuildOptions 
 }
 
 async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildProgress> {
-  const logger = options.logger ?? silent;
+  const logger = options.logger ?? silentLogger;
   const batchSize = options.batchSize ?? 500;
   const swap = options.swap ?? true;
 

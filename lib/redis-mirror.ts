@@ -57,15 +57,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Redis } from "ioredis";
 import pg from "pg";
 import { errorMessage } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 import { MessageHeaders, type MessageKind, type Topology } from "./topology.ts";
 import { encodeWatermillEntry } from "./watermill.ts";
-
-export interface MirrorLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
 
 export interface MirrorLeadership {
   /**
@@ -87,7 +81,7 @@ export interface RedisMirrorOptions {
   dedupeTtlSeconds?: number;
   /** Messages per JetStream fetch and most script calls per Redis pipeline. Default 256. */
   batchSize?: number;
-  logger: MirrorLogger;
+  logger: Logger;
   leadership?: MirrorLeadership;
   /** Retry delays after an error: starts at `initialMs`, doubles up to `maxMs`. Default 100 → 5000. */
   backoff?: { initialMs?: number; maxMs?: number };
@@ -490,7 +484,7 @@ export interface PgAdvisoryLeadershipOptions {
   key: number | bigint | string;
   /** How often a non-leader tries again. Default 3000 ms. */
   retryMs?: number;
-  logger?: MirrorLogger;
+  logger?: Logger;
 }
 
 /**

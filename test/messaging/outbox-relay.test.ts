@@ -6,12 +6,11 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import { TicketPrinted_v1 } from "../../contracts/index.ts";
 import { createDatabase, migrateToLatest, type Database } from "../../lib/db.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "../../lib/jetstream.ts";
+import { silentLogger } from "../../lib/logger.ts";
 import { OutboxRelay, writeToOutbox } from "../../lib/outbox.ts";
 import { createTopology, type Topology } from "../../lib/topology.ts";
 import { infrastructure } from "../support/infrastructure.ts";
 import { createTestDatabase, removeNamespace, uniqueName } from "../support/system.ts";
-
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 interface Fixture {
   db: Database;
@@ -50,7 +49,7 @@ async function fixture(): Promise<Fixture> {
 }
 
 const relayOf = (f: Fixture) =>
-  new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: quiet, batchSize: 100, pollMs: 50, retentionMs: 3_600_000 });
+  new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: silentLogger, batchSize: 100, pollMs: 50, retentionMs: 3_600_000 });
 
 const printed = () => ({ contract: TicketPrinted_v1, body: { ticket_id: randomUUID(), file_name: "x-ticket.html" } });
 
@@ -123,7 +122,7 @@ test("a relay that published but died before marking republishes without a dupli
 test("a relay wakes on NOTIFY and publishes a committed row without waiting for its poll", async (t) => {
   const f = await fixture();
   t.teardown(() => f.cleanup());
-  const relay = new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: quiet, batchSize: 100, pollMs: 60_000, retentionMs: 3_600_000 });
+  const relay = new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: silentLogger, batchSize: 100, pollMs: 60_000, retentionMs: 3_600_000 });
   await relay.start();
   t.teardown(() => relay.stop());
   await new Promise((resolve) => setTimeout(resolve, 200)); // the first (empty) drain is done; the next poll is a minute away
@@ -152,7 +151,7 @@ test("published rows are removed once older than the retention; pending rows sta
   await f.db.transaction(async (trx) => {
     for (let i = 0; i < 5; i++) await writeToOutbox(trx, f.topology, printed());
   });
-  const relay = new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: quiet, batchSize: 100, pollMs: 50, retentionMs: 300 });
+  const relay = new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: silentLogger, batchSize: 100, pollMs: 50, retentionMs: 300 });
   await relay.start();
   t.teardown(() => relay.stop());
   const deadline = Date.now() + 10_000;

@@ -13,10 +13,10 @@ import pg from "pg";
 import {
   pgAdvisoryLeadership,
   startRedisMirror,
-  type MirrorLogger,
   type RedisMirror,
   type RedisMirrorOptions,
 } from "../../lib/redis-mirror.ts";
+import type { Logger } from "../../lib/logger.ts";
 import { createTopology, type MessageKind, type Topology } from "../../lib/topology.ts";
 import { decodeWatermillEntry, type DecodedWatermillMessage } from "../../lib/watermill.ts";
 import { freePort } from "../support/system.ts";
@@ -43,12 +43,12 @@ interface Env {
   /** Connection to the shared Redis for assertions and cleanup. */
   redis: Redis;
   logs: { level: string; msg: string; obj: object }[];
-  logger: MirrorLogger;
+  logger: Logger;
   mirrors: RedisMirror[];
   published: Published[];
 }
 
-function testLogger(logs: Env["logs"]): MirrorLogger {
+function testLogger(logs: Env["logs"]): Logger {
   const at = (level: string) => (obj: object, msg: string) => void logs.push({ level, msg, obj });
   return { info: at("info"), warn: at("warn"), error: at("error"), debug: at("debug") };
 }
