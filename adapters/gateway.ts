@@ -4,17 +4,13 @@
 // retrying can help (4xx except 408/429) or not.
 import { randomInt } from "node:crypto";
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Money } from "../contracts/index.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { currentCorrelationId } from "../lib/log-context.ts";
 
 export interface CallContext {
   correlationId?: string;
   traceparent?: string;
-}
-
-export interface Money {
-  amount: string;
-  currency: string;
 }
 
 export interface IssueReceiptRequest {
