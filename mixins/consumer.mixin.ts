@@ -3,6 +3,7 @@ import { contractsByName, type MessageContract, type MessageHeader, type Payload
 import { MessageConsumer, decodePayload, durableName, type Delivery } from "../lib/consumer.ts";
 import type { Transaction } from "../lib/db.ts";
 import { errorMessage, PermanentError } from "../lib/errors.ts";
+import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/ops-admin/dead-letters.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { DatabaseMixin, type DatabaseMethods } from "./database.mixin.ts";
 import type { OutboxMethods } from "./outbox.mixin.ts";
@@ -60,17 +61,6 @@ function contractOf(subscription: Subscription, delivery: Delivery): MessageCont
   return contractNamed(subscription.message === EVERY_EVENT ? delivery.name : subscription.message);
 }
 
-interface DeadLetterRow {
-  id: number;
-  handler: string;
-  message_id: string;
-  name: string;
-  subject: string;
-  payload: string;
-  metadata: Record<string, string>;
-  deliveries: number;
-}
-
 /**
  * Runs the service's `subscriptions`: one durable JetStream consumer per handler, shared by every
  * instance of the service on every node; dead letters land in Postgres and can be replayed.
@@ -110,30 +100,30 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         });
       },
 
-      async replayDeadLetter(id: number) {
-        const runtime: Runtime = this.runtime;
-        const row: DeadLetterRow | undefined = await runtime.db("dead_letters").where({ id, service: this.name }).first();
-        if (!row) return { id, replayed: false, error: "dead letter not found" };
-        const entry = this.subscriptionList().find(([name]: [string]) => durableName(this.name, name) === row.handler);
-        if (!entry) return { id, replayed: false, error: `handler ${row.handler} no longer exists` };
+      async replayDeadLetter(id: number): Promise<ReplayResult> {
+        const { db }: Runtime = this.runtime;
+        const letter = await findDeadLetter(db, id);
+        if (!letter || letter.service !== this.name) return { id, replayed: false, error: "dead letter not found" };
+        const entry = this.subscriptionList().find(([name]: [string]) => durableName(this.name, name) === letter.handler);
+        if (!entry) return { id, replayed: false, error: `handler ${letter.handler} no longer exists` };
         const [handler, subscription] = entry as [string, Subscription];
         const delivery: Delivery = {
-          messageId: row.message_id,
-          name: row.name,
-          subject: row.subject,
-          correlationId: row.metadata.correlation_id,
-          traceparent: row.metadata.traceparent,
-          deliveryCount: row.deliveries + 1,
-          raw: row.payload,
+          messageId: letter.messageId,
+          name: letter.name,
+          subject: letter.subject,
+          correlationId: letter.metadata.correlation_id,
+          traceparent: letter.metadata.traceparent,
+          deliveryCount: letter.deliveries + 1,
+          raw: letter.payload,
         };
         try {
-          await this.runHandler(handler, subscription, decodePayload(contractOf(subscription, delivery), row.payload), delivery);
+          await this.runHandler(handler, subscription, decodePayload(contractOf(subscription, delivery), letter.payload), delivery);
         } catch (error) {
-          await runtime.db("dead_letters").where({ id }).update({ error: errorMessage(error), deliveries: delivery.deliveryCount });
+          await recordFailedReplay(db, id, errorMessage(error), delivery.deliveryCount);
           return { id, replayed: false, error: errorMessage(error) };
         }
-        await runtime.db("dead_letters").where({ id }).delete();
-        this.logger.info({ id, handler, message_id: row.message_id }, "dead letter replayed");
+        await dropDeadLetter(db, id);
+        this.logger.info({ id, handler, message_id: letter.messageId }, "dead letter replayed");
         return { id, replayed: true };
       },
     },
@@ -159,22 +149,7 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           concurrency: config.CONSUMER_CONCURRENCY,
           logger: this.logger,
           handle: (payload: PayloadOf<MessageContract>, delivery: Delivery) => this.runHandler(handler, subscription, payload, delivery),
-          deadLetter: async ({ delivery, error }) => {
-            await runtime.db("dead_letters")
-              .insert({
-                handler: durable,
-                service: this.name,
-                message_id: delivery.messageId,
-                name: delivery.name,
-                subject: delivery.subject,
-                payload: delivery.raw,
-                metadata: { correlation_id: delivery.correlationId ?? "", traceparent: delivery.traceparent ?? "" },
-                error,
-                deliveries: delivery.deliveryCount,
-              })
-              .onConflict(["handler", "message_id"])
-              .merge(["error", "deliveries", "created_at"]);
-          },
+          deadLetter: (letter) => storeDeadLetter(runtime.db, { service: this.name, handler: durable }, letter),
         });
         await consumer.start();
         this.consumers.push(consumer);

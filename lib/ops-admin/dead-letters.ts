@@ -1,3 +1,4 @@
+import type { DeadLetter } from "../consumer.ts";
 import type { Database } from "../db.ts";
 import { errorMessage } from "../errors.ts";
 
@@ -65,6 +66,29 @@ export async function deadLetterOwners(db: Database, id?: number): Promise<{ id:
   const query = db("dead_letters").select("id", "service").orderBy("id");
   if (id !== undefined) query.where({ id });
   return query;
+}
+
+/** Stores a message its handler gave up on; the same message given up on again updates its letter. */
+export async function storeDeadLetter(db: Database, owner: { service: string; handler: string }, { delivery, error }: DeadLetter): Promise<void> {
+  await db("dead_letters")
+    .insert({
+      handler: owner.handler,
+      service: owner.service,
+      message_id: delivery.messageId,
+      name: delivery.name,
+      subject: delivery.subject,
+      payload: delivery.raw,
+      metadata: { correlation_id: delivery.correlationId ?? "", traceparent: delivery.traceparent ?? "" },
+      error,
+      deliveries: delivery.deliveryCount,
+    })
+    .onConflict(["handler", "message_id"])
+    .merge(["error", "deliveries", "created_at"]);
+}
+
+/** A replay that failed again: the letter stays, with the new error and delivery count. */
+export async function recordFailedReplay(db: Database, id: number, error: string, deliveries: number): Promise<void> {
+  await db("dead_letters").where({ id }).update({ error, deliveries });
 }
 
 /** Deletes one dead letter; false when there was none with that id. */
