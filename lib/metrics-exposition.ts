@@ -5,6 +5,7 @@ import { errorMessage } from "./errors.ts";
 import { registry } from "./metrics.ts";
 import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
+import { withTimeout } from "./timeout.ts";
 
 /** The Content-Type of the text exposition every /metrics answers with. */
 export const METRICS_CONTENT_TYPE = registry.contentType;
@@ -25,10 +26,6 @@ export async function renderMetrics(broker: ServiceBroker, runtime: Runtime): Pr
 
 const SOURCE_TIMEOUT_MS = 2_000;
 
-function withTimeout<T>(work: Promise<T>): Promise<T> {
-  return Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out")), SOURCE_TIMEOUT_MS).unref())]);
-}
-
 /**
  * A fresh registry per scrape: a value that could not be read is absent rather than stale or 0,
  * and several nodes sharing one process (tests) each report their own database.
@@ -47,6 +44,7 @@ async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<stri
       ),
       runtime.db.raw<{ rows: { handler: string; n: number }[] }>(`SELECT handler, count(*)::int AS n FROM dead_letters GROUP BY handler`),
     ]),
+    SOURCE_TIMEOUT_MS,
   ).then(
     ([backlog, deadLetters]) => {
       const { pending, oldest_age } = backlog.rows[0]!;
@@ -67,7 +65,7 @@ async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<stri
     for (const [outcome, value] of Object.entries(mirror.stats)) totals.inc({ outcome }, value);
   }
   const mirrored = mirror
-    ? withTimeout(mirror.lag()).then(
+    ? withTimeout(mirror.lag(), SOURCE_TIMEOUT_MS).then(
         (lag) => {
           const gauge = new client.Gauge({ name: "redis_mirror_lag_messages", help: "JetStream messages not yet mirrored into Redis Streams, by stream", labelNames: ["stream"], registers });
           for (const { stream, lastSeq, mirroredSeq } of lag) gauge.set({ stream }, Math.max(0, lastSeq - mirroredSeq));
@@ -80,7 +78,7 @@ async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<stri
       )
     : undefined;
 
-  const jetstream = withTimeout(consumerFigures(runtime)).then(
+  const jetstream = withTimeout(consumerFigures(runtime), SOURCE_TIMEOUT_MS).then(
     (consumers) => {
       const labelNames = ["stream", "durable"];
       const pending = new client.Gauge({ name: "jetstream_consumer_pending_messages", help: "Messages not yet delivered to a durable consumer (its lag)", labelNames, registers });

@@ -1,6 +1,7 @@
 import type { ServiceBroker } from "moleculer";
 import type { Runtime } from "./runtime.ts";
 import { errorMessage } from "./errors.ts";
+import { withTimeout } from "./timeout.ts";
 
 export interface ReadinessReport {
   ready: boolean;
@@ -8,9 +9,11 @@ export interface ReadinessReport {
   checks: Record<string, { status: "up" | "down" | "degraded"; error?: string }>;
 }
 
+const PROBE_TIMEOUT_MS = 2_000;
+
 async function probe(check: () => Promise<unknown>): Promise<{ status: "up" | "down"; error?: string }> {
   try {
-    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error("timed out")), 2000).unref())]);
+    await withTimeout(check(), PROBE_TIMEOUT_MS);
     return { status: "up" };
   } catch (error) {
     return { status: "down", error: errorMessage(error) };

@@ -58,6 +58,7 @@ import type { Redis } from "ioredis";
 import pg from "pg";
 import { errorMessage } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { withTimeout } from "./timeout.ts";
 import { MessageHeaders, type MessageKind, type Topology } from "./topology.ts";
 import { encodeWatermillEntry } from "./watermill.ts";
 
@@ -433,20 +434,6 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
   const running = run().catch((error: unknown) => {
     logger.error(errorInfo(error), "redis mirror: stopped unexpectedly");
   });
-
-  async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error("timed out")), ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   return {
     stats,
