@@ -1,10 +1,8 @@
 import type { Database } from "../db.ts";
+import type { MirrorLag, RedisMirror } from "../redis-mirror.ts";
 
 /** How far a mirrored JetStream stream is ahead of its Redis Streams copy. */
-export interface MirrorStreamLag {
-  stream: string;
-  lastSeq: number;
-  mirroredSeq: number;
+export interface MirrorStreamLag extends MirrorLag {
   behind: number;
 }
 
@@ -22,15 +20,10 @@ export interface OutboxStatus {
   mirror: MirrorStreamLag[] | null;
 }
 
-/** Anything with the mirror's `lag()`; the node's runtime may or may not run one. */
-export interface MirrorLagSource {
-  lag(): Promise<{ stream: string; lastSeq: number; mirroredSeq: number }[]>;
-}
-
 const RATE_WINDOW_SECONDS = 60;
 
 /** Outbox backlog and relay throughput, plus the Redis mirror's lag when a mirror is at hand. */
-export async function outboxStatus(db: Database, mirror?: MirrorLagSource): Promise<OutboxStatus> {
+export async function outboxStatus(db: Database, mirror?: Pick<RedisMirror, "lag">): Promise<OutboxStatus> {
   // Two queries so each uses its partial index (pending rows / published_at) instead of a full scan.
   const [pendingRow, publishedRow, mirrorLag] = await Promise.all([
     db("outbox")
