@@ -37,7 +37,7 @@ for (const signal of ["SIGTERM", "SIGKILL"] as const) {
       sim: sys.sim,
       accepted: { tickets: traffic.acceptedTickets, bookings: traffic.acceptedBookings },
     });
-    t.log({ counts: report.counts, attempts: Object.fromEntries(traffic.attempts) });
+    t.log({ counts: report.counts, attempts: Object.fromEntries(traffic.attempts), final: Object.fromEntries(traffic.finalStatuses) });
     t.deepEqual(report.problems, []);
     t.is(traffic.failed, 0, "every client request got a final 2xx/4xx answer after retrying");
     t.true(traffic.acceptedTickets.size > 0 && traffic.acceptedBookings.size > 0);
