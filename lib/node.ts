@@ -69,7 +69,7 @@ export async function startNode(config: Config): Promise<TicketsNode> {
         logger.warn({ service: name }, "service not available yet on this build; skipped");
         continue;
       }
-      broker.createService(name === "api" ? { ...schema, settings: { ...schema.settings, port: config.PORT } } : schema);
+      broker.createService(schema);
     }
     await broker.start();
     // Every node relays, so outbox rows never wait for a particular service to be up somewhere.

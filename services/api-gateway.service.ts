@@ -65,7 +65,6 @@ const ApiGatewayService: GatewaySchema = {
   mixins: [ApiGateway],
 
   settings: {
-    port: 8080,
     ip: "0.0.0.0",
     log4XXResponses: false,
     logRequestParams: null,
@@ -151,10 +150,11 @@ const ApiGatewayService: GatewaySchema = {
     },
   },
 
-  /** CORS comes from the configuration, which exists only once the node runs. */
+  /** Port and CORS come from the configuration, which exists only once the node runs. */
   merged(this: GatewayThis, schema: ServiceSchema<ApiSettingsSchema>) {
-    const cors = corsSettings(runtimeOf(this.broker).config);
-    if (cors) schema.settings = { ...schema.settings, cors };
+    const { config } = runtimeOf(this.broker);
+    const cors = corsSettings(config);
+    schema.settings = { ...schema.settings, port: config.PORT, ...(cors ? { cors } : {}) };
   },
 
   /** The browser UI (web/) for whatever no route claims; see send404 for its deep links. */
