@@ -11,6 +11,7 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
 export const ALL_SERVICES = ["api", "tickets", "shows", "bookings", "refunds", "ops", "datalake", "admin"] as const;
+export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export const EnvSchema = z.object({
   POSTGRES_URL: z.url().default("postgres://postgres@127.0.0.1:5432/test"),
@@ -77,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-export function servicesOf(config: Config): string[] {
-  return config.SERVICES.includes("all") ? [...ALL_SERVICES] : config.SERVICES;
+/** The services the node runs; loadConfig has refused any name not in ALL_SERVICES. */
+export function servicesOf(config: Config): ServiceName[] {
+  return config.SERVICES.includes("all") ? [...ALL_SERVICES] : (config.SERVICES as ServiceName[]);
 }

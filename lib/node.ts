@@ -1,6 +1,6 @@
 import moleculer, { type ServiceBroker as Broker, type ServiceSchema } from "moleculer";
 import type { AddressInfo } from "node:net";
-import { servicesOf, type Config } from "../config/index.ts";
+import { servicesOf, type Config, type ServiceName } from "../config/index.ts";
 import { brokerOptions } from "../moleculer.config.ts";
 import { migrateToLatest } from "./db.ts";
 import { attachRuntime, openRuntime, type Runtime } from "./runtime.ts";
@@ -17,9 +17,12 @@ import OpsService from "../services/ops.service.ts";
 
 const { ServiceBroker } = moleculer;
 
-/** The services a node can run, by the short names `SERVICES` uses. */
-// Schemas type `this` with their mixins' methods; the broker only needs the plain shape.
-export const serviceCatalog: Record<string, ServiceSchema> = {
+/**
+ * The services a node can run, by the short names `SERVICES` uses; keyed by ALL_SERVICES, so a name
+ * config/ accepts always has a schema here. Schemas type `this` with their mixins' methods; the
+ * broker only needs the plain shape.
+ */
+const serviceCatalog: Record<ServiceName, ServiceSchema> = {
   api: ApiGatewayService,
   tickets: TicketsService as ServiceSchema,
   datalake: DataLakeService as ServiceSchema,
@@ -63,14 +66,7 @@ export async function startNode(config: Config): Promise<TicketsNode> {
         settings: { port: config.GATEWAY_SIMULATOR_PORT, callbackBaseUrl: `http://127.0.0.1:${config.PORT}` },
       });
     }
-    for (const name of servicesOf(config)) {
-      const schema = serviceCatalog[name];
-      if (!schema) {
-        logger.warn({ service: name }, "service not available yet on this build; skipped");
-        continue;
-      }
-      broker.createService(schema);
-    }
+    for (const name of servicesOf(config)) broker.createService(serviceCatalog[name]);
     await broker.start();
     // Every node relays, so outbox rows never wait for a particular service to be up somewhere.
     await runtime.ensureRelay();
