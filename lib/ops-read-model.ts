@@ -186,7 +186,8 @@ export async function getOpsBooking(db: Database, bookingId: string): Promise<Op
 
 export const REBUILD_TABLE = `${OPS_TABLE}_rebuild`;
 export const PREVIOUS_TABLE = `${OPS_TABLE}_previous`;
-const CHECKPOINTS = "ops_read_model_rebuilds";
+/** One row per rebuild target (migration 020): where a run stands, so it can resume. */
+export const CHECKPOINT_TABLE = "ops_read_model_rebuilds";
 /** The durable consumer of services/datalake.service.ts (StoreToDataLake). */
 const DATA_LAKE_DURABLE = durableName("datalake", "StoreToDataLake");
 /** Arbitrary constant naming the advisory lock a rebuild holds. */
@@ -296,7 +297,7 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
       const last = events.at(-1);
       if (!last) return 0;
       const counts = await replay(trx, events, logger, REBUILD_TABLE);
-      await trx(CHECKPOINTS)
+      await trx(CHECKPOINT_TABLE)
         .where("target", REBUILD_TABLE)
         .update({ last_published_at: last.published_at, last_event_id: last.event_id, applied: trx.raw("applied + ?", [counts.applied]), skipped: trx.raw("skipped + ?", [counts.skipped]) });
       return events.length;
@@ -324,7 +325,7 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
       await trx.raw("ALTER TABLE ?? RENAME TO ??", [OPS_TABLE, PREVIOUS_TABLE]);
       await trx.raw("ALTER TABLE ?? RENAME TO ??", [REBUILD_TABLE, OPS_TABLE]);
     }
-    await trx(CHECKPOINTS)
+    await trx(CHECKPOINT_TABLE)
       .where("target", REBUILD_TABLE)
       .update({ applied: trx.raw("applied + ?", [counts.applied]), skipped: trx.raw("skipped + ?", [counts.skipped]), finished_at: trx.fn.now() });
     return mark;
@@ -337,7 +338,7 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
 }
 
 async function readCheckpoint(db: Database | Transaction): Promise<Checkpoint | undefined> {
-  return db(CHECKPOINTS)
+  return db(CHECKPOINT_TABLE)
     .select(
       db.raw("cutoff::text AS cutoff"),
       db.raw("last_published_at::text AS last_published_at"),
@@ -355,7 +356,7 @@ async function startFresh(db: Database, cutoff: Date): Promise<Checkpoint> {
     await trx.raw("DROP TABLE IF EXISTS ??", [REBUILD_TABLE]);
     await trx.raw("CREATE TABLE ?? (LIKE ?? INCLUDING ALL)", [REBUILD_TABLE, OPS_TABLE]);
     // published_at is UTC wall time without a zone; the cutoff is kept the same way.
-    await trx(CHECKPOINTS)
+    await trx(CHECKPOINT_TABLE)
       .insert({ target: REBUILD_TABLE, cutoff: trx.raw("?::timestamptz AT TIME ZONE 'UTC'", [cutoff.toISOString()]), last_published_at: null, last_event_id: null, applied: 0, skipped: 0, started_at: trx.fn.now(), finished_at: null })
       .onConflict("target")
       .merge();

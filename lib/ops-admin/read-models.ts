@@ -1,10 +1,10 @@
 import type { Database } from "../db.ts";
-import { REBUILD_TABLE } from "../ops-read-model.ts";
+import { CHECKPOINT_TABLE, REBUILD_TABLE } from "../ops-read-model.ts";
 
 /** A read model an operator can rebuild: the action that rebuilds it and where it checkpoints. */
 interface RebuildableReadModel {
   action: string;
-  /** Row of `ops_read_model_rebuilds` (migration 020) the rebuild keeps its progress in. */
+  /** Row of the rebuild checkpoints (CHECKPOINT_TABLE) the rebuild keeps its progress in. */
   checkpointTarget: string;
 }
 
@@ -26,7 +26,7 @@ export interface RebuildStatus {
 
 /** Progress of the latest rebuild of a read model, from its checkpoint; null when it never ran. */
 export async function rebuildStatus(db: Database, name: string): Promise<RebuildStatus | null> {
-  const row = await db("ops_read_model_rebuilds").where({ target: rebuildableReadModels[name]!.checkpointTarget }).first();
+  const row = await db(CHECKPOINT_TABLE).where({ target: rebuildableReadModels[name]!.checkpointTarget }).first();
   if (!row) return null;
   return {
     readModel: name,
