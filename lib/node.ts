@@ -30,7 +30,7 @@ const serviceCatalog: Record<ServiceName, ServiceSchema> = {
   bookings: BookingsService as ServiceSchema,
   ops: OpsService as ServiceSchema,
   refunds: RefundsService as ServiceSchema,
-  admin: AdminService,
+  admin: AdminService as ServiceSchema,
 };
 
 export interface TicketsNode {

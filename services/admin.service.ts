@@ -1,4 +1,4 @@
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { HttpError, validate } from "../lib/http-errors.ts";
 import { consumerStatus } from "../lib/ops-admin/consumer-status.ts";
 import { dropDeadLetter, findDeadLetter, listDeadLetters, replayDeadLetters, type ReplayResult } from "../lib/ops-admin/dead-letters.ts";
@@ -6,15 +6,14 @@ import { handlerCounts } from "../lib/ops-admin/handler-counts.ts";
 import { outboxStatus } from "../lib/ops-admin/outbox-status.ts";
 import { DeadLetterParams, RebuildParams, ReplayParams } from "../lib/ops-admin/params.ts";
 import { REBUILD_TIMEOUT_MS, rebuildableReadModels, rebuildStatus } from "../lib/ops-admin/read-models.ts";
-import type { Runtime } from "../lib/runtime.ts";
-import { DatabaseMixin } from "../mixins/database.mixin.ts";
+import { DatabaseMixin, type DatabaseMethods } from "../mixins/database.mixin.ts";
 
 /**
  * The operator's surface: outbox and consumer health, dead letters, read-model rebuilds. It needs
  * only the node's connections, so it also runs on a node without business services (the REPL's).
  * Every action answers for the whole cluster except `handlerCounts`, which is per node process.
  */
-const AdminService: ServiceSchema = {
+const AdminService: ServiceSchema<ServiceSettingSchema, DatabaseMethods> = {
   name: "admin",
   mixins: [DatabaseMixin()],
 
@@ -22,16 +21,15 @@ const AdminService: ServiceSchema = {
     /** Pending rows, oldest pending age, relay rate over the last minute, Redis mirror lag. */
     outbox: {
       async handler() {
-        const runtime: Runtime = this.runtime;
-        return outboxStatus(runtime.db, runtime.mirror);
+        return outboxStatus(this.db, this.runtime.mirror);
       },
     },
 
     /** Every durable consumer of the namespace's streams: pending, in flight, redelivered, dead letters. */
     consumers: {
       async handler() {
-        const runtime: Runtime = this.runtime;
-        return consumerStatus(runtime.backbone.jsm, runtime.topology, runtime.db);
+        const { backbone, topology } = this.runtime;
+        return consumerStatus(backbone.jsm, topology, this.db);
       },
     },
 
