@@ -19,11 +19,10 @@ import {
 import type { Logger } from "../../lib/logger.ts";
 import { createTopology, type MessageKind, type Topology } from "../../lib/topology.ts";
 import { decodeWatermillEntry, type DecodedWatermillMessage } from "../../lib/watermill.ts";
+import { infrastructure } from "../support/infrastructure.ts";
 import { freePort } from "../support/system.ts";
 
-const NATS_URL = process.env.NATS_URL ?? "127.0.0.1:4222";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const POSTGRES_URL = process.env.POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const { natsUrl: NATS_URL, redisUrl: REDIS_URL, postgresUrl: POSTGRES_URL } = await infrastructure();
 
 interface Published {
   kind: MessageKind;

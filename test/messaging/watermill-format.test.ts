@@ -8,8 +8,9 @@ import {
   encodeWatermillEntry,
   encodeWatermillMetadata,
 } from "../../lib/watermill.ts";
+import { infrastructure } from "../support/infrastructure.ts";
 
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const { redisUrl: REDIS_URL } = await infrastructure();
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex").toUpperCase();
 
 test("metadata {name: BookingMade_v1} is byte-exact with the spec example", (t) => {
