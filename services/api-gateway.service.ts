@@ -1,5 +1,4 @@
 import type { ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { errorBody, statusOf } from "../lib/http/error-body.ts";
@@ -172,11 +171,6 @@ const ApiGatewayService: GatewaySchema = {
     send404(req: StampedRequest, res: ServerResponse) {
       if (isUiPageRequest(req)) return sendUiShell(req, res).catch((error) => this.sendError(req, res, error));
       this.sendError(req, res, new ApiGateway.Errors.NotFoundError("NOT_FOUND"));
-    },
-
-    /** The bound port (the setting may be 0 in tests). */
-    boundPort(): number {
-      return (this.server.address() as AddressInfo).port;
     },
   },
 };
