@@ -4,7 +4,7 @@ import pg from "pg";
 import { Redis } from "ioredis";
 import { loadConfig, type Config } from "../../config/index.ts";
 import { startGatewaySimulator, type GatewaySimulator, type GatewaySimulatorOptions } from "../../lib/gateway-simulator.ts";
-import { connectNats } from "../../lib/jetstream.ts";
+import { connectNats, openBackbone } from "../../lib/jetstream.ts";
 import { startNode, type TicketsNode } from "../../lib/node.ts";
 import { createTopology } from "../../lib/topology.ts";
 import { infrastructure } from "./infrastructure.ts";
@@ -39,8 +39,7 @@ export async function removeNamespace(namespace: string): Promise<void> {
   const topology = createTopology(namespace);
   const nc = await connectNats(natsUrl, "test-cleanup");
   try {
-    const { jetstreamManager } = await import("@nats-io/jetstream");
-    const jsm = await jetstreamManager(nc);
+    const { jsm } = await openBackbone(nc);
     for (const stream of Object.values(topology.streams)) await jsm.streams.delete(stream).catch(() => undefined);
   } finally {
     await nc.close();
