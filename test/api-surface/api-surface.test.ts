@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { TicketsNode } from "../../lib/node.ts";
 import { publicApi } from "../../lib/http/api-routes.ts";
-import { startTestSystem, type TestSystem } from "../support/system.ts";
+import { httpRequest, startTestSystem, type TestSystem } from "../support/system.ts";
 
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const UI_ORIGIN = "http://localhost:3000";
@@ -27,21 +27,8 @@ test.after.always(async () => {
   await sys?.stop();
 });
 
-const call = async (base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) => {
-  const response = await fetch(base + path, {
-    method,
-    headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
-};
+/** Headers before the body: most calls here vary the credentials, few send a body. */
+const call = (base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) => httpRequest(base, method, path, body, headers);
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const deadLetter = () => sys.node.runtime.db("dead_letters").where({ id: deadLetterId }).first();
 
@@ -71,7 +58,7 @@ test.serial("internal and admin actions are not reachable over HTTP outside the 
         // Whatever starts with /admin on the guarded node meets the token check first: 401 without it.
         const gated = base === guardedUrl && path.startsWith("/admin") && !("Authorization" in headers);
         t.is(response.status, gated ? 401 : 404, `${method} ${path} on ${base}`);
-        if (!gated) t.deepEqual(response.json, { error: "Not found" }, `${method} ${path}`);
+        if (!gated) t.deepEqual(response.body, { error: "Not found" }, `${method} ${path}`);
       }
     }
     // A GET outside /api is a page of the web UI (its shell), never an action's answer.
@@ -89,7 +76,7 @@ test.serial("without ADMIN_TOKEN the admin route does not exist", async (t) => {
     for (const headers of [{}, bearer(ADMIN_TOKEN)]) {
       const response = await call(sys.url, method!, path!, headers);
       t.is(response.status, 404, `${method} ${path}`);
-      t.deepEqual(response.json, { error: "Not found" });
+      t.deepEqual(response.body, { error: "Not found" });
     }
   }
   t.truthy(await deadLetter());
@@ -101,7 +88,7 @@ test.serial("with ADMIN_TOKEN the admin route answers 401 without the right bear
     for (const headers of wrongCredentials) {
       const response = await call(guardedUrl, method!, path!, headers);
       t.is(response.status, 401, `${method} ${path} with ${JSON.stringify(headers)}`);
-      t.regex(response.json.error, /admin token/);
+      t.regex(response.body.error, /admin token/);
       t.regex(response.headers.get("www-authenticate") ?? "", /^Bearer/);
     }
   }
@@ -112,18 +99,18 @@ test.serial("with the right token the admin aliases reach the admin actions", as
   const auth = bearer(ADMIN_TOKEN);
   const outbox = await call(guardedUrl, "GET", "/admin/outbox", auth);
   t.is(outbox.status, 200);
-  t.is(typeof outbox.json.pending, "number");
+  t.is(typeof outbox.body.pending, "number");
   const consumers = await call(guardedUrl, "GET", "/admin/consumers", auth);
   t.is(consumers.status, 200);
   const list = await call(guardedUrl, "GET", "/admin/dead-letters", auth);
   t.is(list.status, 200);
-  t.true(JSON.stringify(list.json).includes(`"id":${deadLetterId}`));
+  t.true(JSON.stringify(list.body).includes(`"id":${deadLetterId}`));
   t.is((await call(guardedUrl, "GET", `/admin/dead-letters/${deadLetterId}`, auth)).status, 200);
   t.is((await call(guardedUrl, "GET", "/admin/dead-letters/999999999", auth)).status, 404);
   t.is((await call(guardedUrl, "POST", "/admin/read-models/no-such-model/rebuild", auth)).status, 400);
   const unknown = await call(guardedUrl, "GET", "/admin/no-such-thing", auth);
   t.is(unknown.status, 404);
-  t.deepEqual(unknown.json, { error: "Not found" });
+  t.deepEqual(unknown.body, { error: "Not found" });
 
   const dropped = await call(guardedUrl, "DELETE", `/admin/dead-letters/${deadLetterId}`, auth);
   t.is(dropped.status, 200);

@@ -170,28 +170,31 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     url,
     sim,
     namespace,
-    async http(method, path, body, headers = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
-      if (body !== undefined) {
-        init.body = typeof body === "string" ? body : JSON.stringify(body);
-        (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
-      }
-      const response = await fetch(`${url}${path}`, init);
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      return { status: response.status, headers: response.headers, body: parsed as any, text };
-    },
+    http: (method, path, body, headers) => httpRequest(url, method, path, body, headers),
     startNode: (env) => launch({ NODE_ID: uniqueName(`${namespace}-n`), ...env }),
     async stop() {
       await Promise.allSettled(nodes.map((n) => n.stop()));
       await resources.release();
     },
   };
+}
+
+/** One HTTP request; a JSON body is sent and read back as JSON, any other answer kept as text. */
+export async function httpRequest<T = any>(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
+  }
+  const response = await fetch(`${baseUrl}${path}`, init);
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
 
 /** Polls until `check` returns a truthy value (or stops throwing); fails with the last error after `timeoutMs`. */
