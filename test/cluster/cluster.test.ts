@@ -7,7 +7,7 @@ import test from "ava";
 import { randomUUID } from "node:crypto";
 import type { ConsumerStatus } from "../../lib/ops-admin/consumer-status.ts";
 import type { HandlerCount } from "../../lib/ops-admin/handler-counts.ts";
-import { eventually, settle } from "../support/system.ts";
+import { eventually, httpRequest, settle } from "../support/system.ts";
 import { startLocalCluster, type LocalCluster } from "./local-cluster.ts";
 
 const workerServices = ["tickets", "shows", "bookings", "ops", "datalake", "refunds", "admin"];
@@ -34,14 +34,9 @@ test.after.always(async () => {
 });
 
 async function http(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${cluster.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json", "Idempotency-Key": randomUUID() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
+  const response = await httpRequest(cluster.url, method, path, body, body === undefined ? {} : { "Idempotency-Key": randomUUID() });
   answers.push({ what: `${method} ${path}`, status: response.status });
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  return response;
 }
 
 async function book(): Promise<string> {
