@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import moleculer from "moleculer";
 import { startGatewaySimulator, type GatewaySimulatorOptions } from "../../lib/gateway-simulator.ts";
 import GatewaySimulatorService from "../../services/gateway-simulator.service.ts";
+import { httpRequest } from "../support/system.ts";
 
 const { ServiceBroker } = moleculer;
 
@@ -13,21 +14,8 @@ async function sim(t: ExecutionContext, opts: GatewaySimulatorOptions = {}) {
   return s;
 }
 
-async function req(base: string, method: string, path: string, body?: unknown, contentType = "application/json") {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { "Content-Type": contentType },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
+const req = (base: string, method: string, path: string, body?: unknown, contentType = "application/json") =>
+  httpRequest(base, method, path, body, body === undefined ? {} : { "Content-Type": contentType });
 
 interface Received {
   path: string;
@@ -73,9 +61,9 @@ test("receipts: 201 with the full receipt, 200 with the same one for a known key
   const b = await req(s.url, "PUT", "/receipts-api/receipts", { ...body, ticket_id: "ignored" });
   t.is(a.status, 201);
   t.is(b.status, 200);
-  t.like(a.json, { number: "RCPT-000001", ...body });
-  t.deepEqual(b.json, a.json);
-  t.true(new Date(a.json.issued_at).toISOString() === a.json.issued_at);
+  t.like(a.body, { number: "RCPT-000001", ...body });
+  t.deepEqual(b.body, a.body);
+  t.true(new Date(a.body.issued_at).toISOString() === a.body.issued_at);
 });
 
 test("validation: bad JSON and missing fields are 400 {error}", async (t) => {
@@ -94,7 +82,7 @@ test("validation: bad JSON and missing fields are 400 {error}", async (t) => {
   for (const [method, path, body] of cases) {
     const r = await req(s.url, method, path, body);
     t.is(r.status, 400, `${method} ${path} ${JSON.stringify(body)}`);
-    t.is(typeof r.json?.error, "string");
+    t.is(typeof r.body?.error, "string");
   }
   t.is(s.state.receipts.size + s.state.voids.size + s.state.refunds.size + s.state.deadNationBookings.length, 0);
   t.is((await req(s.url, "GET", "/nope")).status, 404);
@@ -119,16 +107,16 @@ test("read-back endpoints and summary show the state; /_simulator calls are not 
   await req(s.url, "POST", "/spreadsheets-api/sheets/tickets-to-print/rows", { columns: ["a", "b"] });
   await req(s.url, "POST", "/dead-nation-api/ticket/booking", booking);
 
-  t.like((await req(s.url, "GET", "/_simulator/receipts")).json.receipts[0], { ticket_id: "t", voided: true });
-  t.like((await req(s.url, "GET", "/_simulator/voids")).json.voids[0], { idempotent_id: "refund-t" });
-  t.like((await req(s.url, "GET", "/_simulator/refunds")).json.refunds[0], { deduplication_id: "refund-t" });
-  t.deepEqual((await req(s.url, "GET", "/_simulator/files")).json.files, [{ id: "f", content: "hello" }]);
-  t.deepEqual((await req(s.url, "GET", "/_simulator/sheets")).json.sheets, { "tickets-to-print": [["a", "b"]] });
-  t.like((await req(s.url, "GET", "/_simulator/dead-nation/bookings")).json.bookings[0], booking);
-  const summary = (await req(s.url, "GET", "/_simulator")).json;
+  t.like((await req(s.url, "GET", "/_simulator/receipts")).body.receipts[0], { ticket_id: "t", voided: true });
+  t.like((await req(s.url, "GET", "/_simulator/voids")).body.voids[0], { idempotent_id: "refund-t" });
+  t.like((await req(s.url, "GET", "/_simulator/refunds")).body.refunds[0], { deduplication_id: "refund-t" });
+  t.deepEqual((await req(s.url, "GET", "/_simulator/files")).body.files, [{ id: "f", content: "hello" }]);
+  t.deepEqual((await req(s.url, "GET", "/_simulator/sheets")).body.sheets, { "tickets-to-print": [["a", "b"]] });
+  t.like((await req(s.url, "GET", "/_simulator/dead-nation/bookings")).body.bookings[0], booking);
+  const summary = (await req(s.url, "GET", "/_simulator")).body;
   t.like(summary.counts, { receipts: 1, voids: 1, refunds: 1, files: 1, dead_nation_bookings: 1, calls: 6 });
   t.is(s.state.calls.length, 6);
-  t.is((await req(s.url, "GET", "/_simulator/calls")).json.calls.length, 6);
+  t.is((await req(s.url, "GET", "/_simulator/calls")).body.calls.length, 6);
 });
 
 test("faults over HTTP: the next N matching calls fail, then it recovers; reset clears everything", async (t) => {
@@ -160,7 +148,7 @@ test("afterEffect fault: the effect happens but the answer is lost; the retry ge
   t.is(s.state.receipts.size, 1);
   const retry = await req(s.url, "PUT", "/receipts-api/receipts", body);
   t.is(retry.status, 200);
-  t.is(retry.json.number, "RCPT-000001");
+  t.is(retry.body.number, "RCPT-000001");
 });
 
 test("Dead Nation: answers {booking_id} then confirms every ticket at {callbackBaseUrl}/api/tickets-status", async (t) => {
@@ -256,7 +244,7 @@ test("gateway-simulator Moleculer service starts the simulator and stops it", as
   try {
     const r = await req(url, "GET", "/_simulator");
     t.is(r.status, 200);
-    t.is(r.json.url, url);
+    t.is(r.body.url, url);
   } finally {
     await broker.stop();
   }
