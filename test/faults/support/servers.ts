@@ -89,12 +89,10 @@ export interface PrivateNats {
   readonly url: string;
   readonly port: number;
   readonly name: string;
-  readonly running: boolean;
   /** SIGTERM: nats-server shuts down cleanly. SIGKILL: it vanishes. */
   stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   /** Starts again on the same port with the same JetStream store. */
   start(): Promise<void>;
-  restart(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   output(): string[];
   remove(): Promise<void>;
 }
@@ -122,9 +120,6 @@ function natsServer(spec: NatsSpec, waitForJetStream: boolean): PrivateNats {
     url,
     port: spec.port,
     name: spec.name,
-    get running() {
-      return process_.running;
-    },
     async start() {
       process_.start();
       await waitUntil(`nats-server ${spec.name}`, async () => {
@@ -138,10 +133,6 @@ function natsServer(spec: NatsSpec, waitForJetStream: boolean): PrivateNats {
       });
     },
     stop: (signal = "SIGTERM") => process_.signal(signal),
-    async restart(signal = "SIGTERM") {
-      await server.stop(signal);
-      await server.start();
-    },
     output: () => process_.output,
     async remove() {
       await process_.signal("SIGKILL");

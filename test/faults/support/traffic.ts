@@ -97,10 +97,6 @@ export class Traffic {
     return [...this.finalStatuses].filter(([status]) => !/^[234]\d\d$/.test(status)).reduce((sum, [, n]) => sum + n, 0);
   }
 
-  get sent(): number {
-    return [...this.finalStatuses.values()].reduce((a, b) => a + b, 0) + this.inFlight.size;
-  }
-
   private track(request: Promise<void>): void {
     this.inFlight.add(request);
     void request.finally(() => this.inFlight.delete(request));
