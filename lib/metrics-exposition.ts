@@ -3,6 +3,7 @@ import client from "prom-client";
 import type { ServiceBroker } from "moleculer";
 import { errorMessage } from "./errors.ts";
 import { registry } from "./metrics.ts";
+import { durableConsumers } from "./ops-admin/consumer-status.ts";
 import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { withTimeout } from "./timeout.ts";
@@ -120,18 +121,15 @@ interface ConsumerFigures {
 async function consumerFigures(runtime: Runtime): Promise<ConsumerFigures[]> {
   const { jsm } = runtime.backbone;
   const figures: ConsumerFigures[] = [];
-  for (const stream of Object.values(runtime.topology.streams)) {
-    for await (const info of jsm.consumers.list(stream)) {
-      if (!info.config.durable_name) continue;
-      let oldestUnackedAgeSeconds = 0;
-      if (info.num_pending + info.num_ack_pending > 0) {
-        // STREAM.MSG.GET takes next_by_subj (nats-server 2.9+); the client types it only for direct gets.
-        const next = { next_by_subj: info.config.filter_subject ?? ">", seq: info.ack_floor.stream_seq + 1 } as unknown as MsgRequest;
-        const oldest = await jsm.streams.getMessage(stream, next);
-        if (oldest) oldestUnackedAgeSeconds = Math.max(0, (Date.now() - oldest.time.getTime()) / 1000);
-      }
-      figures.push({ stream, durable: info.config.durable_name, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered, oldestUnackedAgeSeconds });
+  for (const { stream, durable, info } of await durableConsumers(jsm, runtime.topology)) {
+    let oldestUnackedAgeSeconds = 0;
+    if (info.num_pending + info.num_ack_pending > 0) {
+      // STREAM.MSG.GET takes next_by_subj (nats-server 2.9+); the client types it only for direct gets.
+      const next = { next_by_subj: info.config.filter_subject ?? ">", seq: info.ack_floor.stream_seq + 1 } as unknown as MsgRequest;
+      const oldest = await jsm.streams.getMessage(stream, next);
+      if (oldest) oldestUnackedAgeSeconds = Math.max(0, (Date.now() - oldest.time.getTime()) / 1000);
     }
+    figures.push({ stream, durable, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered, oldestUnackedAgeSeconds });
   }
   return figures;
 }

@@ -28,28 +28,37 @@ function lastActive(info: ConsumerInfo): string | null {
   return times.length === 0 ? null : new Date(Math.max(...times)).toISOString();
 }
 
+export interface DurableConsumer {
+  stream: string;
+  durable: string;
+  info: ConsumerInfo;
+}
+
+/** Every durable consumer of the namespace's EVENTS and COMMANDS streams, with the stream it reads. */
+export async function durableConsumers(jsm: JetStreamManager, topology: Topology): Promise<DurableConsumer[]> {
+  const found: DurableConsumer[] = [];
+  for (const stream of Object.values(topology.streams)) {
+    for await (const info of jsm.consumers.list(stream)) {
+      if (info.config.durable_name) found.push({ stream, durable: info.config.durable_name, info });
+    }
+  }
+  return found;
+}
+
 /** Every durable of this namespace's EVENTS and COMMANDS streams, with its dead-letter count. */
 export async function consumerStatus(jsm: JetStreamManager, topology: Topology, db: Database): Promise<ConsumerStatus[]> {
   const deadLetterRows: { handler: string; n: number }[] = await db("dead_letters").select("handler").count({ n: "*" }).groupBy("handler");
   const deadLetters = new Map(deadLetterRows.map((row) => [row.handler, Number(row.n)]));
-  const result: ConsumerStatus[] = [];
-  for (const stream of [topology.streams.event, topology.streams.command]) {
-    const infos: ConsumerInfo[] = [];
-    for await (const info of jsm.consumers.list(stream)) infos.push(info);
-    for (const info of infos) {
-      if (!info.config.durable_name) continue;
-      result.push({
-        stream,
-        durable: info.config.durable_name,
-        filterSubject: info.config.filter_subject ?? "",
-        pending: info.num_pending,
-        ackPending: info.num_ack_pending,
-        redelivered: info.num_redelivered,
-        waitingPulls: info.num_waiting,
-        deadLetters: deadLetters.get(info.config.durable_name) ?? 0,
-        lastActive: lastActive(info),
-      });
-    }
-  }
+  const result: ConsumerStatus[] = (await durableConsumers(jsm, topology)).map(({ stream, durable, info }) => ({
+    stream,
+    durable,
+    filterSubject: info.config.filter_subject ?? "",
+    pending: info.num_pending,
+    ackPending: info.num_ack_pending,
+    redelivered: info.num_redelivered,
+    waitingPulls: info.num_waiting,
+    deadLetters: deadLetters.get(durable) ?? 0,
+    lastActive: lastActive(info),
+  }));
   return result.sort((a, b) => a.stream.localeCompare(b.stream) || a.durable.localeCompare(b.durable));
 }
