@@ -26,14 +26,7 @@ const GatewaySimulatorService: ServiceSchema<GatewaySimulatorSettings, Record<st
 
   async started() {
     const { port, host, callbackBaseUrl, autoConfirmDeadNation, ticketPrice } = this.settings;
-    this.simulator = await startGatewaySimulator({
-      port: port ?? 8888,
-      host,
-      callbackBaseUrl,
-      autoConfirmDeadNation,
-      ticketPrice,
-      logger: this.logger,
-    });
+    this.simulator = await startGatewaySimulator({ port, host, callbackBaseUrl, autoConfirmDeadNation, ticketPrice, logger: this.logger });
   },
 
   async stopped() {
