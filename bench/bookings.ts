@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { rebuildOpsReadModel } from "../lib/ops-read-model.ts";
 import { startTestSystem, type TestSystem } from "../test/support/system.ts";
-import { quiet } from "../test/fulfilment/gateway-effects.ts";
+import { quiet } from "../test/support/system.ts";
 import { machine, percentile, report, round, sleep } from "./support.ts";
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 2000);

@@ -119,6 +119,10 @@ export class MessageConsumer<C extends MessageContract> {
       max_ack_pending: Math.max(1000, concurrency * 4),
     };
     const existing = await jsm.consumers.info(stream, durable).catch(() => null);
+    if (existing && (existing.config.ack_wait !== config.ack_wait || (existing.config.max_ack_pending ?? 0) < config.max_ack_pending)) {
+      // a durable outlives the node that made it: a restart with a new ack wait must reach the server
+      await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait, max_ack_pending: Math.max(existing.config.max_ack_pending ?? 0, config.max_ack_pending) });
+    }
     if (!existing) {
       await jsm.consumers.add(stream, config).catch(async (error) => {
         // another node created it a moment ago

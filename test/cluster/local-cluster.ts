@@ -30,11 +30,15 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
 }
 
-/** Fast retries and redeliveries, so a killed node's messages come back within seconds. */
+/**
+ * Fast retries and redeliveries, so a killed node's messages come back within seconds. The retry
+ * budget (about 7 s) outlasts the ack wait: a handler waiting for an event that a killed node held
+ * must still be retrying when that event is redelivered, as with the production defaults.
+ */
 const clusterTestDefaults = {
   CONSUMER_BACKOFF_MS: "50,100,200",
   CONSUMER_BACKOFF_MAX_MS: "400",
-  CONSUMER_MAX_DELIVERIES: "6",
+  CONSUMER_MAX_DELIVERIES: "20",
   CONSUMER_ACK_WAIT_MS: "3000",
   GATEWAY_TIMEOUT_MS: "1000",
   OUTBOX_POLL_MS: "200",

@@ -158,3 +158,17 @@ test.serial("a node stopping gracefully lets its in-flight message finish and ac
   t.is(info.num_ack_pending, 0);
   t.is(info.num_pending, 0);
 });
+
+test.serial("a node restarting with a longer ack wait updates the existing durable on the server", async (t) => {
+  const { jsm } = sys.node.runtime.backbone;
+  const stream = sys.node.runtime.topology.streams.event;
+  const ackWait = async () => (await jsm.consumers.info(stream, "probe-RecordPrinted")).config.ack_wait;
+  t.is(await ackWait(), sys.config.CONSUMER_ACK_WAIT_MS * 1_000_000);
+
+  const patient = await sys.startNode({ SERVICES: "datalake", CONSUMER_ACK_WAIT_MS: String(sys.config.CONSUMER_ACK_WAIT_MS + 7_000) });
+  patient.broker.createService(probeService("patient"));
+  // the other nodes already offer "probe", so waitForServices would not wait for this one
+  await eventually(async () => (await ackWait()) === (sys.config.CONSUMER_ACK_WAIT_MS + 7_000) * 1_000_000);
+  t.pass();
+  await patient.stop();
+});
