@@ -5,7 +5,7 @@
  * that was routed towards the dead node took. Every request carries its own Idempotency-Key, so a
  * retried call never doubles an effect.
  *
- *   node --import tsx bench/failover.ts     BENCH_CONCURRENCY (default 8), BENCH_AFTER_KILL_MS (default 12000)
+ *   npm run bench:failover     BENCH_CONCURRENCY (default 8), BENCH_AFTER_KILL_MS (default 12000)
  */
 import { randomUUID } from "node:crypto";
 import { startLocalCluster } from "../test/cluster/local-cluster.ts";

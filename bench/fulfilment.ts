@@ -4,7 +4,7 @@
  * events in the data lake; then the exactly-once counts are checked. Beside it: refunds of the
  * same tickets, timed until every TicketRefunded_v1 is in the data lake.
  *
- *   node --import tsx bench/fulfilment.ts     BENCH_TICKETS (default 2000), BENCH_BATCH (default 100)
+ *   npm run bench:fulfilment     BENCH_TICKETS (default 2000), BENCH_BATCH (default 100)
  */
 import { randomUUID } from "node:crypto";
 import { startTestSystem, type TestSystem } from "../test/support/system.ts";
