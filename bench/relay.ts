@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
+import { loadConfig } from "../config/index.ts";
 import { TicketBookingConfirmed_v1 } from "../contracts/index.ts";
 import { createDatabase, migrateToLatest, type Database } from "../lib/db.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "../lib/jetstream.ts";
@@ -23,8 +24,8 @@ import { machine, median, pidsMatching, processCpuMs, report, round, sleep, verd
 
 const rows = Number(process.env.BENCH_RELAY_ROWS ?? 20_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-/** Same batch size as a node's default OUTBOX_BATCH_SIZE. */
-const batchSize = Number(process.env.OUTBOX_BATCH_SIZE ?? 500);
+/** A node's OUTBOX_BATCH_SIZE, read the way a node reads it (default from config/). */
+const batchSize = loadConfig().OUTBOX_BATCH_SIZE;
 /** Publishes in flight during the raw baseline (a sliding window, the usual async-publish pattern). */
 const rawWindow = Number(process.env.BENCH_RAW_WINDOW ?? 1000);
 

@@ -40,7 +40,7 @@ export const EnvSchema = z.object({
   JETSTREAM_REPLICAS: positiveInt(1),
   /** How long JetStream remembers a Nats-Msg-Id; covers a relay restart. */
   JETSTREAM_DUPLICATE_WINDOW_MS: positiveInt(10 * 60_000),
-  OUTBOX_BATCH_SIZE: positiveInt(500),
+  OUTBOX_BATCH_SIZE: positiveInt(1000),
   OUTBOX_POLL_MS: positiveInt(500),
   OUTBOX_RETENTION_MS: positiveInt(60 * 60_000),
   /** How long an Idempotency-Key (or an implicit per-request key) answers replays. */

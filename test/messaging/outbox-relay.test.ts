@@ -119,6 +119,24 @@ test("a relay that published but died before marking republishes without a dupli
   t.deepEqual(ids.sort(), written.map((w) => w.messageId).sort(), "JetStream kept one copy of each");
 });
 
+test("a row JetStream refuses stays pending with its error while the rest of its batch is published", async (t) => {
+  const f = await fixture();
+  t.teardown(() => f.cleanup());
+  const written = await f.db.transaction(async (trx) => [await writeToOutbox(trx, f.topology, printed()), await writeToOutbox(trx, f.topology, printed())]);
+  // no stream listens on this subject, so JetStream answers the publish with an error
+  const refused = written[0]!.messageId;
+  await f.db("outbox").where({ message_id: refused }).update({ subject: `${uniqueName("nostream")}.TicketPrinted_v1` });
+
+  t.is(await relayOf(f).drain(), 1);
+  const rows = await f.db("outbox").select("message_id", "published_at", "attempts", "last_error").orderBy("seq");
+  t.is(rows[0]!.message_id, refused);
+  t.is(rows[0]!.published_at, null, "the refused row is still pending");
+  t.is(rows[0]!.attempts, 1);
+  t.truthy(rows[0]!.last_error);
+  t.not(rows[1]!.published_at, null);
+  t.deepEqual(await streamMessageIds(f), [written[1]!.messageId]);
+});
+
 test("a relay wakes on NOTIFY and publishes a committed row without waiting for its poll", async (t) => {
   const f = await fixture();
   t.teardown(() => f.cleanup());
