@@ -121,6 +121,7 @@ export class MessageConsumer<C extends MessageContract> {
     const existing = await jsm.consumers.info(stream, durable).catch(() => null);
     if (existing && (existing.config.ack_wait !== config.ack_wait || (existing.config.max_ack_pending ?? 0) < config.max_ack_pending)) {
       // a durable outlives the node that made it: a restart with a new ack wait must reach the server
+      this.options.logger.info({ durable, ack_wait_ms: ackWaitMs, was_ms: (existing.config.ack_wait ?? 0) / 1_000_000 }, "updating the durable consumer's settings");
       await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait, max_ack_pending: Math.max(existing.config.max_ack_pending ?? 0, config.max_ack_pending) });
     }
     if (!existing) {

@@ -213,7 +213,10 @@ test.serial("SIGTERM lets a worker finish its in-flight messages and exit 0; a s
   t.is(await forced.exited, 130, "the second signal exits at once, in-flight work abandoned");
 
   cluster.sim.setLatency(0);
-  await cluster.startNode("worker-5", workerServices);
+  // Same settings as the node it replaces, as in a real rollout: a node with a shorter ack wait
+  // would shorten the durable's, and the abandoned message could come back before the gateway
+  // applies the call the killed node left in flight, so the sheet read-back would miss its row.
+  await cluster.startNode("worker-5", workerServices, slowGateway);
   for (const ticketId of [finished, interrupted]) {
     await eventually(async () => Object.values(await ticketEffects(ticketId)).every((n) => n > 0), { timeoutMs: 30_000 });
   }
