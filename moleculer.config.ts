@@ -1,6 +1,7 @@
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./config/index.ts";
 import { parseNatsUrl } from "./lib/jetstream.ts";
+import { DatabaseOutageMiddleware } from "./lib/database-outage.ts";
 import { logContextFields } from "./lib/log-context.ts";
 import { routeThroughQueueGroups } from "./lib/queue-group-routing.ts";
 import { TracingMiddleware } from "./lib/tracing-middleware.ts";
@@ -49,7 +50,8 @@ export function brokerOptions(config: Config): BrokerOptions {
     metrics: { enabled: true, reporter: [] },
     // Tracing is OpenTelemetry's (lib/tracing.ts), not Moleculer's own tracer.
     tracing: { enabled: false },
-    middlewares: [routeThroughQueueGroups, TracingMiddleware({ otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, nodeId: config.NODE_ID })],
+    // A Postgres outage answers 503 rather than 500 (lib/database-outage.ts).
+    middlewares: [routeThroughQueueGroups, DatabaseOutageMiddleware, TracingMiddleware({ otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, nodeId: config.NODE_ID })],
 
     // Handlers get up to 30 s to finish in-flight work on SIGTERM.
     tracking: { enabled: true, shutdownTimeout: 30_000 },

@@ -144,7 +144,8 @@ const ApiGatewayService: GatewaySchema = {
       const { requestId, correlationId } = stampRequest(req, res);
       const status = statusOf(error);
       if (status >= 500) this.logger.error({ err: error.message, stack: error.stack, request_id: requestId, correlation_id: correlationId }, "HTTP error");
-      res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+      // a dependency is away (Postgres restarting, circuit open): tell clients when to retry
+      res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...(status === 503 ? { "Retry-After": "1" } : {}) });
       res.end(JSON.stringify(errorBody(error)));
     },
   },

@@ -55,6 +55,7 @@ test.serial("Postgres crash-restarted (pg_ctl stop -m immediate, start) under lo
   t.log({ counts: report.counts, attempts: Object.fromEntries(traffic.attempts) });
   t.deepEqual(report.problems, []);
   t.is(traffic.failed, 0, "every client request got a final 2xx/4xx answer after retrying");
+  t.false(traffic.attempts.has("500"), "requests that met the crash were answered 503 (retry later), never 500");
   t.true(traffic.acceptedTickets.size > 0 && traffic.acceptedBookings.size > 0);
 });
 

@@ -1,0 +1,49 @@
+import test from "ava";
+import { randomUUID } from "node:crypto";
+import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
+
+/**
+ * The bookings node reaches Postgres through a proxy the test can cut; the api node keeps the
+ * database. A request that meets the outage gets 503 with Retry-After (the server's trouble, not
+ * the client's), and the same request retried afterwards takes effect exactly once.
+ */
+let sys: TestSystem;
+let proxy: TcpProxy;
+test.before(async () => {
+  sys = await startTestSystem({ env: { SERVICES: "api" } });
+  const direct = new URL(sys.config.POSTGRES_URL);
+  proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  const viaProxy = new URL(direct);
+  viaProxy.port = String(proxy.port);
+  await sys.startNode({ SERVICES: "shows,bookings", POSTGRES_URL: viaProxy.toString() });
+  await sys.node.broker.waitForServices(["shows", "bookings"], 10_000);
+});
+test.after.always(async () => {
+  await sys?.stop();
+  await proxy?.close();
+});
+
+test.serial("a booking that meets a Postgres outage answers 503 with Retry-After; retried after it, it books once", async (t) => {
+  const show = await sys.http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 10, start_time: "2027-05-01T19:00:00Z", title: "Outage", venue: "Proxy Hall" });
+  t.is(show.status, 201);
+  const booking = { show_id: show.body.show_id, number_of_tickets: 2, customer_email: "outage@example.com" };
+  const key = { "Idempotency-Key": randomUUID() };
+
+  await proxy.cut();
+  const during = await sys.http("POST", "/api/book-tickets", booking, key);
+  t.is(during.status, 503);
+  t.deepEqual(during.body, { error: "Service unavailable" });
+  t.is(during.headers.get("retry-after"), "1");
+
+  await proxy.restore();
+  const after = await eventually(async () => {
+    const answer = await sys.http("POST", "/api/book-tickets", booking, key);
+    return answer.status === 503 ? undefined : answer;
+  });
+  t.is(after.status, 201);
+  await eventually(() => quiet(sys));
+  const stored = await sys.node.runtime.db("bookings").where({ show_id: booking.show_id });
+  t.is(stored.length, 1);
+  t.is(sys.sim.state.deadNationBookings.filter((b) => b.booking_id === after.body.booking_id).length, 1);
+});
