@@ -10,9 +10,13 @@ export interface StoredResponse<T> {
   replayed: boolean;
 }
 
-/** Answers an HTTP-routed call with a stored response: its status, and `Idempotent-Replayed: true` on a replay. */
-export function reply<T>(meta: RequestMeta, response: StoredResponse<T>): T {
+/**
+ * Answers an HTTP-routed call with a stored response: its status, `Idempotent-Replayed: true` on a
+ * replay, and for a 201 the Location of what was created.
+ */
+export function reply<T>(meta: RequestMeta, response: StoredResponse<T>, locationOf?: (created: T) => string): T {
   meta.$statusCode = response.status;
+  if (response.status === 201 && locationOf) meta.$location = locationOf(response.body);
   if (response.replayed) meta.$responseHeaders = { "Idempotent-Replayed": "true" };
   return response.body;
 }

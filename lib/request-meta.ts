@@ -5,5 +5,7 @@ export interface RequestMeta extends MessageOrigin {
   idempotencyKey?: string;
   requestId?: string;
   $statusCode?: number;
+  /** Location header of a 201 (moleculer-web warns on a 201 without one). */
+  $location?: string;
   $responseHeaders?: Record<string, string>;
 }

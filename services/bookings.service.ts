@@ -18,7 +18,7 @@ const BookingsService: TicketsServiceSchema = {
 
   actions: {
     /**
-     * POST /api/book-tickets → 201 {booking_id}: seats, booking row and BookingMade_v1 commit
+     * POST /api/book-tickets → 201 {booking_id} + Location: seats, booking row and BookingMade_v1 commit
      * together. Sold out is 400, an unknown show 404. Once per Idempotency-Key (or per HTTP request).
      */
     book: {
@@ -39,7 +39,8 @@ const BookingsService: TicketsServiceSchema = {
             return { status: 201, body: { booking_id: bookingId } };
           }),
         );
-        return reply(ctx.meta, result);
+        // the booking as the ops report shows it, once its BookingMade_v1 is handled
+        return reply(ctx.meta, result, (created) => `/api/ops/bookings/${created.booking_id}`);
       },
     },
   },

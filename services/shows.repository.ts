@@ -23,11 +23,22 @@ export async function create(trx: Transaction, show: CreateShowRequest): Promise
   return inserted[0]?.show_id;
 }
 
+const showColumns = (db: Database) => ["show_id", "dead_nation_id", "number_of_tickets", "booked", "title", "venue", db.raw(startTimeUtc)];
+
 export async function list(db: Database): Promise<ShowView[]> {
   const rows = await db("shows")
-    .select("show_id", "dead_nation_id", "number_of_tickets", "booked", "title", "venue", db.raw(startTimeUtc))
+    .select(showColumns(db))
     .orderBy([{ column: "shows.start_time" }, { column: "show_id" }]);
-  return rows.map((row) => ({
+  return rows.map(toShowView);
+}
+
+export async function get(db: Database, showId: string): Promise<ShowView | undefined> {
+  const row = await db("shows").select(showColumns(db)).where("show_id", showId).first();
+  return row ? toShowView(row) : undefined;
+}
+
+function toShowView(row: Record<string, any>): ShowView {
+  return {
     show_id: row.show_id,
     dead_nation_id: row.dead_nation_id,
     number_of_tickets: row.number_of_tickets,
@@ -35,5 +46,5 @@ export async function list(db: Database): Promise<ShowView[]> {
     title: row.title,
     venue: row.venue,
     available_tickets: row.number_of_tickets - row.booked,
-  }));
+  };
 }

@@ -1,4 +1,5 @@
 import type { Context } from "moleculer";
+import { Uuid } from "../contracts/common.ts";
 import { CreateShowRequest, type ShowView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
 import { oncePerRequest, reply } from "../lib/idempotency.ts";
@@ -24,7 +25,7 @@ const ShowsService: TicketsServiceSchema = {
             return { status: 201, body: { show_id: showId } };
           }),
         );
-        return reply(ctx.meta, result);
+        return reply(ctx.meta, result, (created) => `/api/shows/${created.show_id}`);
       },
     },
 
@@ -32,6 +33,17 @@ const ShowsService: TicketsServiceSchema = {
     list: {
       async handler(): Promise<ShowView[]> {
         return shows.list(this.db);
+      },
+    },
+
+    /** GET /api/shows/:show_id: one show with its seats still for sale; 400 bad id, 404 unknown. */
+    get: {
+      async handler(ctx: Context<{ show_id?: unknown }>): Promise<ShowView> {
+        const id = Uuid.safeParse(ctx.params.show_id);
+        if (!id.success) throw new HttpError(400, "invalid show ID format");
+        const show = await shows.get(this.db, id.data);
+        if (!show) throw new HttpError(404, "show not found");
+        return show;
       },
     },
   },

@@ -58,12 +58,18 @@ export const publicApi: Record<string, ApiRoute> = {
     summary: "Create a show tied to a Dead Nation event",
     body: CreateShowRequest,
     headers: [idempotencyKey(false)],
-    responses: { 201: { description: "Created", body: ShowCreated }, 400: { description: "Invalid body" }, 409: { description: "dead_nation_id already used" }, 422: { description: "Idempotency-Key reused with another body" } },
+    responses: { 201: { description: "Created; Location: /api/shows/{show_id}", body: ShowCreated }, 400: { description: "Invalid body" }, 409: { description: "dead_nation_id already used" }, 422: { description: "Idempotency-Key reused with another body" } },
   },
   "GET /shows": {
     action: "shows.list",
     summary: "Shows by start time, with the seats still for sale",
     responses: { 200: { description: "All shows", body: z.array(ShowView) } },
+  },
+  "GET /shows/:show_id": {
+    action: "shows.get",
+    summary: "One show, with the seats still for sale",
+    params: z.object({ show_id: Uuid }),
+    responses: { 200: { description: "The show", body: ShowView }, 400: { description: "Invalid show ID format" }, 404: { description: "Show not found" } },
   },
   "POST /book-tickets": {
     action: "bookings.book",
@@ -71,7 +77,7 @@ export const publicApi: Record<string, ApiRoute> = {
     body: BookTicketsRequest,
     headers: [idempotencyKey(false)],
     responses: {
-      201: { description: "Booked", body: BookingCreated },
+      201: { description: "Booked; Location: /api/ops/bookings/{booking_id} (the ops report's view, there once BookingMade_v1 is handled)", body: BookingCreated },
       400: { description: "Invalid body, or not enough seats available" },
       404: { description: "Show not found" },
       422: { description: "Idempotency-Key reused with another body" },

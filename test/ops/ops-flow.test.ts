@@ -34,10 +34,11 @@ test.serial("create show → book → Dead Nation confirms → printed and recei
   const booking = await sys.http("POST", "/api/book-tickets", { show_id: show.body.show_id, number_of_tickets: 2, customer_email: "flow@example.com" });
   t.is(booking.status, 201);
   bookingId = booking.body.booking_id;
+  t.is(booking.headers.get("location"), `/api/ops/bookings/${bookingId}`, "the 201 points at the booking's ops view");
 
   const document = (await eventually(
     async () => {
-      const response = await sys.http("GET", `/api/ops/bookings/${bookingId}`);
+      const response = await sys.http("GET", booking.headers.get("location")!);
       const tickets = Object.values((response.body as OpsBookingView).tickets ?? {});
       return response.status === 200 && tickets.length === 2 && tickets.every(allSet) ? (response.body as OpsBookingView) : undefined;
     },

@@ -54,6 +54,21 @@ test.serial("available_tickets is capacity minus booked seats", async (t) => {
   t.is(listed.available_tickets, 3);
 });
 
+test.serial("a created show's Location serves it: GET /api/shows/:show_id, 400 for a malformed id, 404 for an unknown one", async (t) => {
+  const created = await sys.http("POST", "/api/shows", show({ title: "Located" }));
+  t.is(created.status, 201);
+  const location = created.headers.get("location");
+  t.is(location, `/api/shows/${created.body.show_id}`);
+
+  const fetched = await sys.http("GET", location!);
+  t.is(fetched.status, 200);
+  t.true(ShowView.strict().safeParse(fetched.body).success);
+  t.like(fetched.body, { show_id: created.body.show_id, title: "Located", number_of_tickets: 100, available_tickets: 100 });
+
+  t.deepEqual(await sys.http("GET", "/api/shows/not-a-uuid").then((r) => [r.status, r.body]), [400, { error: "invalid show ID format" }]);
+  t.deepEqual(await sys.http("GET", `/api/shows/${randomUUID()}`).then((r) => [r.status, r.body]), [404, { error: "show not found" }]);
+});
+
 test.serial("a second show with the same dead_nation_id is 409 and not stored", async (t) => {
   const first = show();
   t.is((await sys.http("POST", "/api/shows", first)).status, 201);
@@ -105,6 +120,7 @@ test.serial("the same Idempotency-Key replays the first answer; another body wit
   t.is(replay.status, 201);
   t.deepEqual(replay.body, first.body);
   t.is(replay.headers.get("idempotent-replayed"), "true");
+  t.is(replay.headers.get("location"), first.headers.get("location"));
   const other = await sys.http("POST", "/api/shows", show(), { "Idempotency-Key": key });
   t.is(other.status, 422);
   t.is(await showCount(), before);
