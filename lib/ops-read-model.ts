@@ -81,11 +81,16 @@ async function lockBooking(trx: Transaction, table: string, bookingId: string): 
 }
 
 /** The booking holding a ticket, locked; `\\?` is jsonb's key-exists operator (knex reads a bare ? as a binding). */
-async function lockBookingOfTicket(trx: Transaction, table: string, ticketId: string): Promise<LockedBooking> {
+async function lockBookingOfTicket(trx: Transaction, table: string, ticketId: string): Promise<LockedBooking | undefined> {
   const result = await trx.raw(`SELECT booking_id, payload FROM ?? WHERE payload->'tickets' \\? ? ORDER BY booking_id LIMIT 1 FOR UPDATE`, [table, ticketId]);
-  const row: LockedBooking | undefined = result.rows[0];
-  if (!row) throw new MissingInReadModel(`no booking in the read model holds ticket ${ticketId} yet`);
-  return row;
+  return result.rows[0];
+}
+
+/** Tickets whose confirmation named no booking: no document will ever hold them (migration 021). */
+const TICKETS_WITHOUT_BOOKING = "ops_tickets_without_booking";
+
+async function isTicketWithoutBooking(trx: Transaction, ticketId: string): Promise<boolean> {
+  return (await trx(TICKETS_WITHOUT_BOOKING).where("ticket_id", ticketId).first("ticket_id")) !== undefined;
 }
 
 /** Writes the ticket back when the event changed something (a redelivery changes nothing and writes nothing). */
@@ -107,8 +112,12 @@ function earliest(field: TimeField, at: string, companions: Partial<OpsTicketVie
   };
 }
 
+/** Applies a ticket event to the booking holding the ticket; skipped for a ticket of no booking, retried until its booking arrives otherwise. */
 async function onTicketOfAnyBooking(trx: Transaction, table: string, ticketId: string, change: (ticket: OpsTicketView) => boolean) {
-  await updateTicket(trx, table, await lockBookingOfTicket(trx, table, ticketId), ticketId, change);
+  const locked = await lockBookingOfTicket(trx, table, ticketId);
+  if (locked) return updateTicket(trx, table, locked, ticketId, change);
+  if (await isTicketWithoutBooking(trx, ticketId)) return;
+  throw new MissingInReadModel(`no booking in the read model holds ticket ${ticketId} yet`);
 }
 
 /** How each event changes the read model; the live handlers and the rebuild share these. */
@@ -119,7 +128,11 @@ export const applyToOpsReadModel = {
   },
 
   async ticketConfirmed(trx: Transaction, event: PayloadOf<typeof TicketBookingConfirmed_v1>, table = OPS_TABLE) {
-    if (!event.booking_id) throw new PermanentError(`confirmation of ticket ${event.ticket_id} names no booking`);
+    if (!event.booking_id) {
+      // not part of any booking, so not of the ops report; remembered so its later events are skipped too
+      await trx(TICKETS_WITHOUT_BOOKING).insert({ ticket_id: event.ticket_id }).onConflict("ticket_id").ignore();
+      return;
+    }
     const locked = await lockBooking(trx, table, event.booking_id);
     if (!locked) throw new MissingInReadModel(`read model for booking ${event.booking_id} does not exist yet`);
     await updateTicket(
