@@ -5,6 +5,7 @@ import type { Transaction } from "../lib/db.ts";
 import { errorMessage, PermanentError } from "../lib/errors.ts";
 import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/ops-admin/dead-letters.ts";
 import type { Runtime } from "../lib/runtime.ts";
+import { inHandlerSpan } from "../lib/tracing.ts";
 import { DatabaseMixin, type DatabaseMethods } from "./database.mixin.ts";
 import type { OutboxMethods } from "./outbox.mixin.ts";
 
@@ -113,11 +114,15 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           subject: letter.subject,
           correlationId: letter.metadata.correlation_id,
           traceparent: letter.metadata.traceparent,
+          tracestate: letter.metadata.tracestate,
           deliveryCount: letter.deliveries + 1,
           raw: letter.payload,
         };
         try {
-          await this.runHandler(handler, subscription, decodePayload(contractOf(subscription, delivery), letter.payload), delivery);
+          // the replay is one more attempt of the message: its span joins the message's own trace
+          await inHandlerSpan({ ...delivery, topic: letter.subject, handler }, () =>
+            this.runHandler(handler, subscription, decodePayload(contractOf(subscription, delivery), letter.payload), delivery),
+          );
         } catch (error) {
           await recordFailedReplay(db, id, errorMessage(error), delivery.deliveryCount);
           return { id, replayed: false, error: errorMessage(error) };

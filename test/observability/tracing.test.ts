@@ -150,3 +150,23 @@ test.serial("a failing request is an error span and still answers with its X-Tra
   const http = await findSpan(traceId, "POST /api/book-tickets");
   t.is(http.attributes["http.response.status_code"], 404);
 });
+
+test.serial("a dead letter replayed later is one more attempt in the message's own trace, down to its gateway call", async (t) => {
+  const traceId = hex(16);
+  const ticket = { ticket_id: randomUUID(), status: "confirmed", price: { amount: "13.00", currency: "EUR" }, customer_email: "replay-trace@example.com", booking_id: randomUUID() };
+  sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, worker.config.CONSUMER_MAX_DELIVERIES, 500);
+  const response = await sys.http("POST", "/api/tickets-status", { tickets: [ticket] }, { "Idempotency-Key": randomUUID(), traceparent: `00-${traceId}-${hex(8)}-01` });
+  t.is(response.status, 200);
+  const letter = await waitFor(() => worker.runtime.db("dead_letters").where({ handler: "tickets-IssueReceipt" }).whereLike("payload", `%${ticket.ticket_id}%`).first());
+
+  const topic = worker.runtime.topology.subject("event", TicketBookingConfirmed_v1.name);
+  const handlerSpanName = `topic: ${topic}, handler: IssueReceipt`;
+  const attemptsBefore = inTrace(traceId).filter((s) => s.name === handlerSpanName).length;
+  const result = await worker.broker.call<{ replayed: boolean }, { id: number }>("tickets.replayDeadLetter", { id: Number(letter.id) });
+  t.true(result.replayed);
+
+  const replayAttempt = await waitFor(() => inTrace(traceId).filter((s) => s.name === handlerSpanName)[attemptsBefore]);
+  const gatewayCall = await waitFor(() => inTrace(traceId).find((s) => s.name === "PUT receipts-api" && parentOf(s) === idOf(replayAttempt)));
+  t.true([200, 201].includes(gatewayCall.attributes["http.response.status_code"] as number));
+  t.is([...sys.sim.state.receipts.values()].filter((r) => r.ticket_id === ticket.ticket_id).length, 1);
+});
