@@ -12,6 +12,12 @@ import type { OutboxMethods } from "./outbox.mixin.ts";
 /** A delivery inside a handler; `trx` is set when the subscription keeps an inbox. */
 export interface HandlerDelivery extends Delivery {
   trx: Transaction;
+  /**
+   * An earlier attempt of this effect may have reached the gateway before it failed or died: with
+   * `recordAttempts`, any earlier uncommitted attempt of the same inbox key (another copy of the
+   * message included); otherwise, this message was delivered before.
+   */
+  earlierAttempt: boolean;
 }
 
 type InboxKey = (payload: never, delivery: Delivery) => string;
@@ -26,6 +32,8 @@ export interface Subscription {
    * rolls the marker back and a concurrent copy waits on it.
    */
   inbox?: "message" | InboxKey;
+  /** With an inbox: record each attempt before its transaction, for `earlierAttempt` (handler_attempts). */
+  recordAttempts?: boolean;
   handle(this: Service, payload: unknown, delivery: HandlerDelivery): Promise<void>;
 }
 
@@ -38,9 +46,9 @@ type HandlerThis = Service & DatabaseMethods & OutboxMethods;
 export function on<C extends MessageContract, S = HandlerThis>(
   contract: C,
   handle: (this: S, payload: PayloadOf<C>, delivery: HandlerDelivery) => Promise<void>,
-  options: { inbox?: "message" | ((payload: PayloadOf<C>, delivery: Delivery) => string) } = {},
+  options: { inbox?: "message" | ((payload: PayloadOf<C>, delivery: Delivery) => string); recordAttempts?: boolean } = {},
 ): Subscription {
-  return { message: contract.name, inbox: options.inbox as Subscription["inbox"], handle: handle as Subscription["handle"] };
+  return { message: contract.name, inbox: options.inbox as Subscription["inbox"], recordAttempts: options.recordAttempts, handle: handle as Subscription["handle"] };
 }
 
 /** Every event, whatever its name (the data lake): each payload is checked against its own contract. */
@@ -87,17 +95,22 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
       async runHandler(handler: string, subscription: Subscription, payload: unknown, delivery: Delivery): Promise<void> {
         const runtime: Runtime = this.runtime;
         if (!subscription.inbox) {
-          return subscription.handle.call(this, payload, delivery as HandlerDelivery);
+          return subscription.handle.call(this, payload, { ...delivery, earlierAttempt: delivery.deliveryCount > 1 } as HandlerDelivery);
         }
         const key = subscription.inbox === "message" ? delivery.messageId : subscription.inbox(payload as never, delivery);
         const inboxName = durableName(this.name, handler);
+        // committed before the attempt, so it outlives an attempt that dies after its gateway call
+        const earlierAttempt = subscription.recordAttempts
+          ? (await runtime.db("handler_attempts").insert({ handler: inboxName, key }).onConflict(["handler", "key"]).ignore().returning("key")).length === 0
+          : delivery.deliveryCount > 1;
         await runtime.db.transaction(async (trx) => {
           const inserted = await trx("processed_messages").insert({ handler: inboxName, key }).onConflict(["handler", "key"]).ignore().returning("key");
           if (inserted.length === 0) {
             this.logger.debug({ handler, key, message_id: delivery.messageId }, "already processed; skipping");
             return;
           }
-          await subscription.handle.call(this, payload, { ...delivery, trx });
+          await subscription.handle.call(this, payload, { ...delivery, trx, earlierAttempt });
+          if (subscription.recordAttempts) await trx("handler_attempts").where({ handler: inboxName, key }).delete();
         });
       },
 

@@ -4,9 +4,8 @@ import { TicketBookingCanceled_v1, TicketBookingConfirmed_v1, TicketPrinted_v1, 
 import { TicketsStatusRequest, type TicketView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
 import { oncePerKey, reply, requestHash } from "../lib/idempotency.ts";
-import type { Delivery } from "../lib/consumer.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
-import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
+import { ConsumerMixin, on, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 import * as tickets from "./tickets.repository.ts";
@@ -69,7 +68,7 @@ const TicketsService: TicketsServiceSchema = {
       async function (ticket, delivery) {
         await appendRowOnce(this.runtime.gateway, "tickets-to-print", sheetRow(ticket), delivery);
       },
-      { inbox: perTicket },
+      { inbox: perTicket, recordAttempts: true },
     ),
 
     PrintTicket: on(
@@ -101,7 +100,7 @@ const TicketsService: TicketsServiceSchema = {
       async function (ticket, delivery) {
         await appendRowOnce(this.runtime.gateway, "tickets-to-refund", sheetRow(ticket), delivery);
       },
-      { inbox: perTicket },
+      { inbox: perTicket, recordAttempts: true },
     ),
   },
 };
@@ -117,11 +116,12 @@ function sheetRow(ticket: TicketFacts): string[] {
 
 /**
  * The spreadsheet API takes no idempotency key. The caller's inbox marker stops every delivery
- * after a committed one; a redelivery (the earlier attempt died or lost its response after the
- * append) reads the sheet back first, so it never adds the row a second time.
+ * after a committed one; when an earlier attempt for the ticket did not commit (it died or lost its
+ * response after the append — a redelivery, or another copy of the confirmation), the sheet is read
+ * back first, so the row is never added a second time.
  */
-async function appendRowOnce(gateway: GatewayClient, sheet: string, row: string[], delivery: Delivery): Promise<void> {
-  if (delivery.deliveryCount > 1) {
+async function appendRowOnce(gateway: GatewayClient, sheet: string, row: string[], delivery: HandlerDelivery): Promise<void> {
+  if (delivery.earlierAttempt) {
     const ticketId = row[0]!.toLowerCase();
     const rows = await gateway.spreadsheets.rows(sheet, delivery);
     if (rows.some((existing) => existing[0]?.toLowerCase() === ticketId)) return;

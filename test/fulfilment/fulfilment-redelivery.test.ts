@@ -73,6 +73,30 @@ for (const [status, sheet, handler] of [
     t.deepEqual(sheetCalls.map((call) => `${call.method} ${call.status}`), ["POST 500", "GET 200"]);
   });
 
+  test.serial(`${handler}: another copy of the ticket's message, sent after an attempt left its append in doubt, reads the sheet back: one row in ${sheet}`, async (t) => {
+    const ticket = ticketWith(status);
+    const rowsPath = `/spreadsheets-api/sheets/${sheet}/rows`;
+    // the first copy appends but loses the answer, then cannot read the sheet back until it is dead-lettered
+    sys.sim.failNext({ method: "POST", path: rowsPath }, 1, 500, { afterEffect: true });
+    sys.sim.failNext({ method: "GET", path: rowsPath }, sys.config.CONSUMER_MAX_DELIVERIES - 1, 500);
+    await post(ticket);
+    await eventually(async () => (await deadLetters(sys, `tickets-${handler}`)).some((l) => l.payload.includes(ticket.ticket_id)));
+
+    // the partner sends the ticket again under a new Idempotency-Key: a new message, first delivered now
+    await post(ticket);
+    await eventually(() => handled(sys, `tickets-${handler}`, ticket.ticket_id));
+    await eventually(() => quiet(sys));
+
+    t.deepEqual(rowsFor(sys, sheet, ticket.ticket_id), [[ticket.ticket_id, "redelivery@example.com", "42.00", "EUR"]]);
+    const sheetCalls = sys.sim.state.calls.filter((call) => call.path === rowsPath).slice(-(sys.config.CONSUMER_MAX_DELIVERIES + 1));
+    t.deepEqual(
+      sheetCalls.map((call) => `${call.method} ${call.status}`),
+      ["POST 500", ...Array(sys.config.CONSUMER_MAX_DELIVERIES - 1).fill("GET 500"), "GET 200"],
+      "the second copy read the sheet and did not append",
+    );
+    t.deepEqual(await sys.node.runtime.db("handler_attempts").where({ handler: `tickets-${handler}`, key: ticket.ticket_id }), [], "the committed attempt cleared its record");
+  });
+
   test.serial(`${handler}: an append refused before it took effect is appended on redelivery, one row in ${sheet}`, async (t) => {
     const ticket = ticketWith(status);
     sys.sim.failNext({ method: "POST", path: `/spreadsheets-api/sheets/${sheet}/rows` }, 2, 503);
