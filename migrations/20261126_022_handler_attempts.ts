@@ -11,6 +11,8 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TABLE handler_attempts (
       handler TEXT NOT NULL,
       key TEXT NOT NULL,
+      -- what the first attempt chose for the gateway (e.g. its receipt key); later attempts reuse it
+      memo TEXT NULL,
       first_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
       PRIMARY KEY (handler, key)
     );

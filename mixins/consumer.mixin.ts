@@ -18,7 +18,11 @@ export interface HandlerDelivery extends Delivery {
    * message included); otherwise, this message was delivered before.
    */
   earlierAttempt: boolean;
+  /** With `recordAttempts` as a function: the value the earliest uncommitted attempt recorded (this one's own when it is the first). */
+  firstAttemptMemo?: string;
 }
+
+type AttemptMemo = (payload: never) => string;
 
 type InboxKey = (payload: never, delivery: Delivery) => string;
 
@@ -32,8 +36,11 @@ export interface Subscription {
    * rolls the marker back and a concurrent copy waits on it.
    */
   inbox?: "message" | InboxKey;
-  /** With an inbox: record each attempt before its transaction, for `earlierAttempt` (handler_attempts). */
-  recordAttempts?: boolean;
+  /**
+   * With an inbox: record each attempt before its transaction, for `earlierAttempt` (handler_attempts);
+   * a function also records its value with the first attempt, handed to every later one as `firstAttemptMemo`.
+   */
+  recordAttempts?: boolean | AttemptMemo;
   handle(this: Service, payload: unknown, delivery: HandlerDelivery): Promise<void>;
 }
 
@@ -46,9 +53,14 @@ type HandlerThis = Service & DatabaseMethods & OutboxMethods;
 export function on<C extends MessageContract, S = HandlerThis>(
   contract: C,
   handle: (this: S, payload: PayloadOf<C>, delivery: HandlerDelivery) => Promise<void>,
-  options: { inbox?: "message" | ((payload: PayloadOf<C>, delivery: Delivery) => string); recordAttempts?: boolean } = {},
+  options: { inbox?: "message" | ((payload: PayloadOf<C>, delivery: Delivery) => string); recordAttempts?: boolean | ((payload: PayloadOf<C>) => string) } = {},
 ): Subscription {
-  return { message: contract.name, inbox: options.inbox as Subscription["inbox"], recordAttempts: options.recordAttempts, handle: handle as Subscription["handle"] };
+  return {
+    message: contract.name,
+    inbox: options.inbox as Subscription["inbox"],
+    recordAttempts: options.recordAttempts as Subscription["recordAttempts"],
+    handle: handle as Subscription["handle"],
+  };
 }
 
 /** Every event, whatever its name (the data lake): each payload is checked against its own contract. */
@@ -68,6 +80,17 @@ function contractNamed(name: string): MessageContract {
 
 function contractOf(subscription: Subscription, delivery: Delivery): MessageContract {
   return contractNamed(subscription.message === EVERY_EVENT ? delivery.name : subscription.message);
+}
+
+/**
+ * Records an attempt of (handler, key), committed before the attempt's transaction so it outlives an
+ * attempt that dies after its gateway call; says whether an earlier one is on record, and its memo.
+ */
+async function recordAttempt(runtime: Runtime, handler: string, key: string, memo: string | undefined): Promise<{ earlierAttempt: boolean; firstAttemptMemo?: string }> {
+  const inserted = await runtime.db("handler_attempts").insert({ handler, key, memo }).onConflict(["handler", "key"]).ignore().returning("memo");
+  if (inserted.length > 0) return { earlierAttempt: false, firstAttemptMemo: memo };
+  const earlier = await runtime.db("handler_attempts").where({ handler, key }).first("memo");
+  return { earlierAttempt: true, firstAttemptMemo: earlier?.memo ?? memo };
 }
 
 /**
@@ -99,17 +122,17 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         }
         const key = subscription.inbox === "message" ? delivery.messageId : subscription.inbox(payload as never, delivery);
         const inboxName = durableName(this.name, handler);
-        // committed before the attempt, so it outlives an attempt that dies after its gateway call
-        const earlierAttempt = subscription.recordAttempts
-          ? (await runtime.db("handler_attempts").insert({ handler: inboxName, key }).onConflict(["handler", "key"]).ignore().returning("key")).length === 0
-          : delivery.deliveryCount > 1;
+        const attempt = subscription.recordAttempts
+          ? await recordAttempt(runtime, inboxName, key, typeof subscription.recordAttempts === "function" ? subscription.recordAttempts(payload as never) : undefined)
+          : { earlierAttempt: delivery.deliveryCount > 1 };
         await runtime.db.transaction(async (trx) => {
           const inserted = await trx("processed_messages").insert({ handler: inboxName, key }).onConflict(["handler", "key"]).ignore().returning("key");
-          if (inserted.length === 0) {
+          if (inserted.length > 0) {
+            await subscription.handle.call(this, payload, { ...delivery, trx, ...attempt });
+          } else {
             this.logger.debug({ handler, key, message_id: delivery.messageId }, "already processed; skipping");
-            return;
           }
-          await subscription.handle.call(this, payload, { ...delivery, trx, earlierAttempt });
+          // done either way: the record of this (and any earlier) attempt goes with the commit
           if (subscription.recordAttempts) await trx("handler_attempts").where({ handler: inboxName, key }).delete();
         });
       },

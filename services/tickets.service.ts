@@ -1,6 +1,6 @@
 import type { Context } from "moleculer";
 import type { GatewayClient } from "../adapters/gateway.ts";
-import { TicketBookingCanceled_v1, TicketBookingConfirmed_v1, TicketPrinted_v1, TicketReceiptIssued_v1 } from "../contracts/index.ts";
+import { TicketBookingCanceled_v1, TicketBookingConfirmed_v1, TicketPrinted_v1, TicketReceiptIssued_v1, type PayloadOf } from "../contracts/index.ts";
 import { TicketsStatusRequest, type TicketView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http-errors.ts";
 import { oncePerKey, reply, requestHash } from "../lib/idempotency.ts";
@@ -82,17 +82,19 @@ const TicketsService: TicketsServiceSchema = {
       { inbox: perTicket },
     ),
 
+    // The receipt key of the ticket's first attempt is reused by every later one — also by another
+    // copy of the confirmation with its own header — so the receipts API answers the same receipt.
     IssueReceipt: on(
       TicketBookingConfirmed_v1,
       async function (ticket, delivery) {
         const receipt = await this.runtime.gateway.receipts.issue(
-          { ticket_id: ticket.ticket_id, price: ticket.price, idempotency_key: `${ticket.header.idempotency_key}-${ticket.ticket_id}` },
+          { ticket_id: ticket.ticket_id, price: ticket.price, idempotency_key: delivery.firstAttemptMemo ?? receiptKey(ticket) },
           delivery,
         );
         const body = { ticket_id: ticket.ticket_id, receipt_number: receipt.number, issued_at: new Date(receipt.issued_at).toISOString() };
         await this.publish(delivery.trx, { contract: TicketReceiptIssued_v1, body }, delivery);
       },
-      { inbox: perTicket },
+      { inbox: perTicket, recordAttempts: receiptKey },
     ),
 
     TicketRefundToSheet: on(
@@ -108,6 +110,11 @@ const TicketsService: TicketsServiceSchema = {
 /** Postgres reads any case of a uuid as the same ticket; so does the inbox. */
 function perTicket(ticket: TicketFacts): string {
   return ticket.ticket_id.toLowerCase();
+}
+
+/** As the seed: the confirmation's idempotency key and the ticket, with a separator (§13.15). */
+function receiptKey(ticket: PayloadOf<typeof TicketBookingConfirmed_v1>): string {
+  return `${ticket.header.idempotency_key}-${ticket.ticket_id}`;
 }
 
 function sheetRow(ticket: TicketFacts): string[] {

@@ -42,6 +42,27 @@ test.serial("a receipt issued whose response is lost: the redelivery gets the sa
   t.is((await outboxMessages(sys, "TicketReceiptIssued_v1", ticket.ticket_id)).length, 1);
 });
 
+test.serial("another copy of a confirmation, sent after every attempt of the first lost its receipt's answer, gets that same receipt: one receipt", async (t) => {
+  const ticket = ticketWith("confirmed");
+  // every delivery of the first copy issues (the same) receipt but loses the answer, until it is dead-lettered
+  sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, sys.config.CONSUMER_MAX_DELIVERIES, 500, { afterEffect: true });
+  await post(ticket);
+  await eventually(async () => (await deadLetters(sys, "tickets-IssueReceipt")).some((l) => l.payload.includes(ticket.ticket_id)));
+  t.is(receiptsFor(sys, ticket.ticket_id).length, 1);
+
+  // the partner sends the ticket again under a new Idempotency-Key: its own header, its own receipt key
+  await post(ticket);
+  await eventually(async () => (await lakeEvents(sys, "TicketReceiptIssued_v1", ticket.ticket_id)).length > 0);
+  await eventually(() => quiet(sys));
+
+  const receipts = receiptsFor(sys, ticket.ticket_id);
+  t.is(receipts.length, 1, "the second copy asked with the first attempt's key and got the same receipt");
+  const issued = await lakeEvents(sys, "TicketReceiptIssued_v1", ticket.ticket_id);
+  t.is(issued.length, 1);
+  t.is(issued[0].receipt_number, receipts[0]!.number);
+  t.deepEqual(await sys.node.runtime.db("handler_attempts").where({ handler: "tickets-IssueReceipt", key: ticket.ticket_id }), []);
+});
+
 test.serial("a file uploaded whose response is lost: the redelivery's 409 counts as printed, one TicketPrinted_v1", async (t) => {
   const ticket = ticketWith("confirmed");
   const path = `/files-api/files/${ticket.ticket_id}-ticket.html/content`;
