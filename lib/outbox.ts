@@ -155,7 +155,8 @@ export class OutboxRelay {
           RETURNING seq, message_id, name, subject, payload, metadata`,
         [batchSize],
       );
-      const rows = claimed.rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+      // RETURNING keeps no order; publish in commit order
+      const rows = claimed.rows.sort((a, b) => a.seq - b.seq);
       if (rows.length === 0) return { claimed: 0, published: 0 };
 
       const results = await Promise.allSettled(

@@ -2,8 +2,7 @@
  * A TCP proxy in front of a real server, so one test can take that server away from its own nodes
  * (reset every connection, refuse new ones) and give it back, while the shared server stays up.
  */
-import { createServer, connect, type Server, type Socket } from "node:net";
-import type { AddressInfo } from "node:net";
+import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 
 export interface TcpProxy {
   port: number;
