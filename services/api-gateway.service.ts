@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
-import { errorBody, statusOf } from "../lib/http/error-body.ts";
+import { describeFailure, errorBody, statusOf } from "../lib/http/error-body.ts";
 import { requestHeader, stampRequest, type StampedRequest } from "../lib/http/request-context.ts";
 import type { RequestMeta } from "../lib/request-meta.ts";
 import { runtimeOf } from "../lib/runtime.ts";
@@ -143,7 +143,9 @@ const ApiGatewayService: GatewaySchema = {
     onError(this: { logger: Context["broker"]["logger"] }, req: StampedRequest, res: ServerResponse, error: Error & { code?: number }) {
       const { requestId, correlationId } = stampRequest(req, res);
       const status = statusOf(error);
-      if (status >= 500) this.logger.error({ err: error.message, stack: error.stack, request_id: requestId, correlation_id: correlationId }, "HTTP error");
+      if (status >= 500) {
+        this.logger.error({ status, err: error.message, causes: describeFailure(error), stack: error.stack, method: req.method, url: req.url, request_id: requestId, correlation_id: correlationId }, "HTTP error");
+      }
       // a dependency is away (Postgres restarting, circuit open): tell clients when to retry
       res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...(status === 503 ? { "Retry-After": "1" } : {}) });
       res.end(JSON.stringify(errorBody(error)));

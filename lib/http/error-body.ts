@@ -20,8 +20,16 @@ const bodyParserMessages: Record<string, string> = {
   "request.aborted": "request aborted",
 };
 
+/**
+ * Moleculer's errors for a routed call that found no live endpoint in time or no answer within the
+ * request timeout: the cluster's trouble, not the client's (a 404 would also name the internal
+ * action). Retrying later with the same Idempotency-Key is safe.
+ */
+const UNAVAILABLE_TYPES = new Set(["SERVICE_NOT_FOUND", "SERVICE_NOT_AVAILABLE", "REQUEST_TIMEOUT"]);
+
 /** The HTTP status an error maps to: its own 4xx/5xx code, otherwise 500. */
 export function statusOf(error: AnyError): number {
+  if (typeof error.type === "string" && UNAVAILABLE_TYPES.has(error.type)) return 503;
   for (const candidate of [error.code, error.status]) {
     if (typeof candidate === "number" && candidate >= 400 && candidate < 600) return candidate;
   }
@@ -38,4 +46,15 @@ export function errorBody(error: AnyError): ErrorBody {
   const body: ErrorBody = { error: error.message || "Bad request" };
   if (Array.isArray(error.data) && error.data.length > 0) body.details = error.data;
   return body;
+}
+
+/** What the log needs to name a 5xx: class, code and message of the error and of each cause it wraps. */
+export function describeFailure(error: unknown): Record<string, unknown>[] {
+  const chain: Record<string, unknown>[] = [];
+  for (let current = error, depth = 0; typeof current === "object" && current !== null && depth < 5; depth++) {
+    const { name, code, type, message } = current as { name?: unknown; code?: unknown; type?: unknown; message?: unknown };
+    chain.push({ class: current.constructor?.name ?? name, name, code, type, message });
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
 }

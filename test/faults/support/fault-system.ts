@@ -4,6 +4,7 @@
  * processes (`bin/start.ts`) the test can SIGKILL. `stop()` takes everything down; call it from
  * `test.after.always` so it runs when the test fails too.
  */
+import { appendFileSync } from "node:fs";
 import moleculer from "moleculer";
 import { loadConfig } from "../../../config/index.ts";
 import { spawnNodeProcess, type NodeProcess } from "../../../lib/cluster/node-process.ts";
@@ -78,6 +79,8 @@ export interface FaultSystem {
   diagnostics(): string[];
   stop(): Promise<void>;
 }
+
+const nodeLogFile = process.env.FAULT_NODE_LOG;
 
 const livingNodes = new Set<NodeProcess>();
 process.once("exit", () => {
@@ -160,6 +163,8 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
           env: { ...env, ...extraEnv, NODE_ID: name, SERVICES: services.join(","), PORT: services.includes("api") ? String(apiPort) : "0", METRICS_PORT: String(metricsPort) },
           onLine: (line) => {
             output.push(`${name} | ${line}`);
+            // the failing test's log keeps only the last lines; FAULT_NODE_LOG=<file> keeps every one
+            if (nodeLogFile) appendFileSync(nodeLogFile, `${name} | ${line}\n`);
             if (output.length > 2000) output.splice(0, 1000);
           },
         });
