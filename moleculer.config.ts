@@ -1,10 +1,10 @@
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./config/index.ts";
-import { parseNatsUrl } from "./lib/jetstream.ts";
-import { DatabaseOutageMiddleware } from "./lib/database-outage.ts";
-import { logContextFields } from "./lib/log-context.ts";
-import { routeThroughQueueGroups } from "./lib/queue-group-routing.ts";
-import { TracingMiddleware } from "./lib/tracing-middleware.ts";
+import { parseNatsUrl } from "./lib/messaging/jetstream.ts";
+import { DatabaseOutageMiddleware } from "./middlewares/database-outage.middleware.ts";
+import { logContextFields } from "./lib/observability/log-context.ts";
+import { routeThroughQueueGroups } from "./middlewares/queue-group-routing.middleware.ts";
+import { TracingMiddleware } from "./middlewares/tracing.middleware.ts";
 
 /**
  * Broker settings of one Tickets node. Everything that varies between machines comes from the
@@ -31,7 +31,7 @@ export function brokerOptions(config: Config): BrokerOptions {
     // hang until then (measured with bench/failover.ts: up to ~7 s with the 6 s timeout below).
     // A queue group delivers only to subscribers NATS still sees connected, and NATS notices a
     // killed process at once. moleculer-web picks the target endpoint itself, so the middleware
-    // below hands it the action name instead (lib/queue-group-routing.ts).
+    // below hands it the action name instead (middlewares/queue-group-routing.middleware.ts).
     disableBalancer: true,
     // Moleculer waits forever by default; a call that cannot finish in time fails instead. What is
     // left of the SIGKILL window — a call already delivered to the node when it died — ends here
@@ -46,11 +46,11 @@ export function brokerOptions(config: Config): BrokerOptions {
     registry: { strategy: "RoundRobin", preferLocal: true },
     circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 30, halfOpenTime: 5_000, check: (err) => (err as { code?: number }).code! >= 500 },
 
-    // Rendered by GET /metrics together with the application's prom-client registry (lib/metrics-exposition.ts).
+    // Rendered by GET /metrics together with the application's prom-client registry (lib/observability/metrics-exposition.ts).
     metrics: { enabled: true, reporter: [] },
-    // Tracing is OpenTelemetry's (lib/tracing.ts), not Moleculer's own tracer.
+    // Tracing is OpenTelemetry's (lib/observability/tracing.ts), not Moleculer's own tracer.
     tracing: { enabled: false },
-    // A Postgres outage answers 503 rather than 500 (lib/database-outage.ts).
+    // A Postgres outage answers 503 rather than 500 (middlewares/database-outage.middleware.ts).
     middlewares: [routeThroughQueueGroups, DatabaseOutageMiddleware, TracingMiddleware({ otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, nodeId: config.NODE_ID })],
 
     // Handlers get up to 30 s to finish in-flight work on SIGTERM.

@@ -8,7 +8,7 @@
  *   node --import tsx bench/bookings.ts     BENCH_REQUESTS (default 2000), BENCH_CLIENTS (default 32)
  */
 import { randomUUID } from "node:crypto";
-import { rebuildOpsReadModel } from "../lib/ops-read-model.ts";
+import { rebuildOpsReadModel } from "../services/ops.read-model.ts";
 import { startTestSystem, type TestSystem } from "../test/support/system.ts";
 import { quiet } from "../test/support/system.ts";
 import { machine, percentile, report, round, sleep } from "./support.ts";

@@ -9,12 +9,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { TicketBookingConfirmed_v1, TicketBookingCanceled_v1, newHeader, type MessageContract } from "../contracts/index.ts";
-import { MessageConsumer } from "../lib/consumer.ts";
-import { createDatabase, migrateToLatest } from "../lib/db.ts";
-import { connectNats, ensureStreams, openBackbone } from "../lib/jetstream.ts";
-import type { Logger } from "../lib/logger.ts";
-import { OutboxRelay, writeToOutbox } from "../lib/outbox.ts";
-import { createTopology, MessageHeaders } from "../lib/topology.ts";
+import { MessageConsumer } from "../lib/messaging/consumer.ts";
+import { createDatabase, migrateToLatest } from "../lib/database/db.ts";
+import { connectNats, ensureStreams, openBackbone } from "../lib/messaging/jetstream.ts";
+import type { Logger } from "../lib/observability/logger.ts";
+import { OutboxRelay, writeToOutbox } from "../lib/messaging/outbox.ts";
+import { createTopology, MessageHeaders } from "../lib/messaging/topology.ts";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { createTestDatabase, removeNamespace, uniqueName } from "../test/support/system.ts";
 import { infrastructure } from "../test/support/infrastructure.ts";

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { SpanKind } from "@opentelemetry/api";
-import { inSpan } from "../lib/tracing.ts";
+import { inSpan } from "../lib/observability/tracing.ts";
 import { startTestSystem } from "../test/support/system.ts";
 import { machine, percentile, report, round, sleep } from "./support.ts";
 

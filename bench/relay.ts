@@ -13,11 +13,11 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import { loadConfig } from "../config/index.ts";
 import { TicketBookingConfirmed_v1 } from "../contracts/index.ts";
-import { createDatabase, migrateToLatest, type Database } from "../lib/db.ts";
-import { connectNats, ensureStreams, openBackbone, type Backbone } from "../lib/jetstream.ts";
-import type { Logger } from "../lib/logger.ts";
-import { OutboxRelay, writeToOutbox } from "../lib/outbox.ts";
-import { createTopology, MessageHeaders, type Topology } from "../lib/topology.ts";
+import { createDatabase, migrateToLatest, type Database } from "../lib/database/db.ts";
+import { connectNats, ensureStreams, openBackbone, type Backbone } from "../lib/messaging/jetstream.ts";
+import type { Logger } from "../lib/observability/logger.ts";
+import { OutboxRelay, writeToOutbox } from "../lib/messaging/outbox.ts";
+import { createTopology, MessageHeaders, type Topology } from "../lib/messaging/topology.ts";
 import { createTestDatabase, removeNamespace, uniqueName } from "../test/support/system.ts";
 import { infrastructure } from "../test/support/infrastructure.ts";
 import { machine, median, pidsMatching, processCpuMs, report, round, sleep, verdict } from "./support.ts";
@@ -137,7 +137,7 @@ async function relayOutbox(db: Database, backbone: Backbone, postgresUrl: string
 }
 
 async function startMirror(backbone: Backbone, topology: Topology, redisUrl: string) {
-  const { startRedisMirror } = await import("../lib/redis-mirror.ts");
+  const { startRedisMirror } = await import("../lib/redis-mirror/mirror.ts");
   const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on("error", () => undefined);
   await redis.connect().catch(() => undefined);
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   const backbone = await openBackbone(nc);
   const namespaces: string[] = [];
   const mirrorAvailable =
-    process.env.BENCH_RELAY_MIRROR !== "0" && (await import("../lib/redis-mirror.ts").then((m) => typeof m.startRedisMirror === "function").catch(() => false));
+    process.env.BENCH_RELAY_MIRROR !== "0" && (await import("../lib/redis-mirror/mirror.ts").then((m) => typeof m.startRedisMirror === "function").catch(() => false));
   const results: Record<string, number[]> = { raw: [], relay: [], mirrorCatchUp: [], relayWithMirror: [], mirrorAlongside: [], relayRedisDown: [] };
   try {
     await migrateToLatest(db);
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       summary["mirror alongside the relay, median (entries/s)"] = round(median(results.mirrorAlongside!));
       summary["relay with Redis down, median (rows/s)"] = round(median(results.relayRedisDown!));
     } else {
-      summary["Redis mirror"] = "not measured (BENCH_RELAY_MIRROR=0 or lib/redis-mirror.ts absent)";
+      summary["Redis mirror"] = "not measured (BENCH_RELAY_MIRROR=0 or lib/redis-mirror/mirror.ts absent)";
     }
     report("bench:relay summary", summary);
   } finally {

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { TicketBookingConfirmed_v1 } from "../contracts/index.ts";
-import { writeToOutbox } from "../lib/outbox.ts";
+import { writeToOutbox } from "../lib/messaging/outbox.ts";
 import { startLocalCluster } from "../test/cluster/local-cluster.ts";
 import { machine, report, round, sleep, verdict } from "./support.ts";
 

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from "../config/index.ts";
 import { DependencyError } from "../lib/runtime.ts";
-import { startNode, type TicketsNode } from "../lib/node.ts";
+import { startNode, type TicketsNode } from "../node/start-node.ts";
 
 /** `npm start`: one node with the configured services; SIGTERM/SIGINT stop it gracefully, a second one forces exit. */
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { MessageKind } from "../lib/topology.ts";
+import type { MessageKind } from "../lib/messaging/topology.ts";
 
 /**
  * Any 8-4-4-4-12 hex id, as Postgres' uuid type accepts: the seed's clients send ids that are not

@@ -1,15 +1,15 @@
 import type { ServiceBroker } from "moleculer";
 import { Redis } from "ioredis";
 import type { Config } from "../config/index.ts";
-import { createGatewayClient, type GatewayClient } from "../adapters/gateway.ts";
-import { createDatabase, type Database } from "./db.ts";
+import { createGatewayClient, type GatewayClient } from "../adapters/gateway-client.ts";
+import { createDatabase, type Database } from "./database/db.ts";
 import { errorMessage } from "./errors.ts";
-import { connectNats, ensureStreams, openBackbone, type Backbone } from "./jetstream.ts";
-import type { Logger } from "./logger.ts";
-import { sweepIdempotencyKeys } from "./idempotency.ts";
-import { OutboxRelay } from "./outbox.ts";
-import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror } from "./redis-mirror.ts";
-import { createTopology, type Topology } from "./topology.ts";
+import { connectNats, ensureStreams, openBackbone, type Backbone } from "./messaging/jetstream.ts";
+import type { Logger } from "./observability/logger.ts";
+import { sweepIdempotencyKeys } from "./http/idempotency.ts";
+import { OutboxRelay } from "./messaging/outbox.ts";
+import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror } from "./redis-mirror/mirror.ts";
+import { createTopology, type Topology } from "./messaging/topology.ts";
 
 /**
  * The connections and background workers one node shares between its services. Created before the

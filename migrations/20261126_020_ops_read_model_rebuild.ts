@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 
-/** Checkpoint of a data-lake replay into a fresh ops read model (lib/ops-read-model.ts), so it can resume. */
+/** Checkpoint of a data-lake replay into a fresh ops read model (services/ops.read-model.ts), so it can resume. */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE ops_read_model_rebuilds (

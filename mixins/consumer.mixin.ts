@@ -1,11 +1,11 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { contractsByName, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
-import { MessageConsumer, decodePayload, durableName, type Delivery } from "../lib/consumer.ts";
-import type { Transaction } from "../lib/db.ts";
+import { MessageConsumer, decodePayload, durableName, type Delivery } from "../lib/messaging/consumer.ts";
+import type { Transaction } from "../lib/database/db.ts";
 import { errorMessage, PermanentError } from "../lib/errors.ts";
-import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/ops-admin/dead-letters.ts";
+import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/messaging/dead-letters.ts";
 import type { Runtime } from "../lib/runtime.ts";
-import { inHandlerSpan } from "../lib/tracing.ts";
+import { inHandlerSpan } from "../lib/observability/tracing.ts";
 import { DatabaseMixin, type DatabaseMethods } from "./database.mixin.ts";
 import type { OutboxMethods } from "./outbox.mixin.ts";
 

@@ -1,5 +1,5 @@
 import type { ServiceSchema } from "moleculer";
-import type { Database, Transaction } from "../lib/db.ts";
+import type { Database, Transaction } from "../lib/database/db.ts";
 import { runtimeOf, type Runtime } from "../lib/runtime.ts";
 
 export interface DatabaseMethods {

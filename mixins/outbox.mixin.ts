@@ -1,7 +1,7 @@
 import type { ServiceSchema } from "moleculer";
 import type { MessageContract, PayloadOf } from "../contracts/index.ts";
-import type { Transaction } from "../lib/db.ts";
-import { writeToOutbox, type MessageOrigin, type OutboxMessage } from "../lib/outbox.ts";
+import type { Transaction } from "../lib/database/db.ts";
+import { writeToOutbox, type MessageOrigin, type OutboxMessage } from "../lib/messaging/outbox.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { DatabaseMixin } from "./database.mixin.ts";
 

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { loadConfig } from "../config/index.ts";
-import { startNode, type TicketsNode } from "../lib/node.ts";
+import { startNode, type TicketsNode } from "../node/start-node.ts";
 
 /**
  * The operator's node: joins the cluster named by NATS_URL and NAMESPACE with only the `admin`

@@ -1,11 +1,11 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { HttpError, validate } from "../lib/http-errors.ts";
-import { consumerStatus } from "../lib/ops-admin/consumer-status.ts";
-import { dropDeadLetter, findDeadLetter, listDeadLetters, replayDeadLetters, type ReplayResult } from "../lib/ops-admin/dead-letters.ts";
-import { handlerCounts } from "../lib/ops-admin/handler-counts.ts";
-import { outboxStatus } from "../lib/ops-admin/outbox-status.ts";
-import { DeadLetterParams, RebuildParams, ReplayParams } from "../lib/ops-admin/params.ts";
-import { REBUILD_TIMEOUT_MS, rebuildableReadModels, rebuildStatus } from "../lib/ops-admin/read-models.ts";
+import { HttpError, validate } from "../lib/http/http-errors.ts";
+import { consumerStatus } from "../lib/inspection/consumer-status.ts";
+import { dropDeadLetter, findDeadLetter, listDeadLetters, replayDeadLetters, type ReplayResult } from "../lib/messaging/dead-letters.ts";
+import { handlerCounts } from "../lib/inspection/handler-counts.ts";
+import { outboxStatus } from "../lib/inspection/outbox-status.ts";
+import { DeadLetterParams, RebuildParams, ReplayParams } from "../contracts/admin.ts";
+import { REBUILD_TIMEOUT_MS, rebuildableReadModels, rebuildStatus } from "../lib/inspection/read-models.ts";
 import { DatabaseMixin, type DatabaseMethods } from "../mixins/database.mixin.ts";
 
 /**

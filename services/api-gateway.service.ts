@@ -3,16 +3,16 @@ import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { describeFailure, errorBody, statusOf } from "../lib/http/error-body.ts";
 import { requestHeader, stampRequest, type StampedRequest } from "../lib/http/request-context.ts";
-import type { RequestMeta } from "../lib/request-meta.ts";
+import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { runtimeOf } from "../lib/runtime.ts";
 import { isUiPageRequest, sendUiShell, webUiServer } from "../lib/http/web-ui.ts";
 import { checkAdminAccess } from "../lib/http/admin-access.ts";
-import { HttpError } from "../lib/http-errors.ts";
+import { HttpError } from "../lib/http/http-errors.ts";
 import { aliasesOf, publicApi } from "../lib/http/api-routes.ts";
 import { observeRequest } from "../lib/http/observe-request.ts";
 import { buildOpenApiDocument, renderApiDocsPage, type OpenApiDocument } from "../lib/http/openapi.ts";
-import { sendMetrics, sendReadiness } from "../lib/ops-http.ts";
-import { traceCarrierOf } from "../lib/tracing.ts";
+import { sendMetrics, sendReadiness } from "../lib/observability/metrics-server.ts";
+import { traceCarrierOf } from "../lib/observability/tracing.ts";
 import type { Config } from "../config/index.ts";
 
 type GatewayThis = ServiceSchema & {
@@ -22,7 +22,7 @@ type GatewayThis = ServiceSchema & {
   resolveAlias(url: string, method?: string): unknown;
 };
 
-/** What every routed call carries in ctx.meta (lib/request-meta.ts); the trace continues from the HTTP span. */
+/** What every routed call carries in ctx.meta (lib/http/request-meta.ts); the trace continues from the HTTP span. */
 function carryRequestMeta(ctx: Context<unknown, RequestMeta>, _route: unknown, req: StampedRequest, res: ServerResponse) {
   const { requestId, correlationId } = stampRequest(req, res);
   ctx.meta.requestId = requestId;

@@ -1,5 +1,5 @@
 import type { BookTicketsRequest } from "../contracts/http.ts";
-import type { Transaction } from "../lib/db.ts";
+import type { Transaction } from "../lib/database/db.ts";
 
 /**
  * Takes `seats` seats of a show, or none; false when they are not there. One conditional UPDATE: a

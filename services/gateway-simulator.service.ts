@@ -1,7 +1,7 @@
-// Runs the fake external gateway (lib/gateway-simulator.ts) inside a broker, for developer machines
+// Runs the fake external gateway (adapters/simulator/index.ts) inside a broker, for developer machines
 // and tests where GATEWAY_URL is unset. All behaviour lives in the lib; this only starts and stops it.
 import type { ServiceSchema } from "moleculer";
-import { startGatewaySimulator, type GatewaySimulator } from "../lib/gateway-simulator.ts";
+import { startGatewaySimulator, type GatewaySimulator } from "../adapters/simulator/index.ts";
 
 export interface GatewaySimulatorSettings {
   /** Port to listen on; 0 picks a free one (read it back from `this.simulator.url`). Default 8888. */

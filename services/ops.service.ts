@@ -9,10 +9,10 @@ import {
   Uuid,
 } from "../contracts/index.ts";
 import { OpsBookingsQuery, type OpsBookingView } from "../contracts/http.ts";
-import { HttpError, validate } from "../lib/http-errors.ts";
-import { applyToOpsReadModel, getOpsBooking, listOpsBookings, rebuildOpsReadModel, jetStreamDataLake, type RebuildOptions } from "../lib/ops-read-model.ts";
-import type { Transaction } from "../lib/db.ts";
-import type { Logger } from "../lib/logger.ts";
+import { HttpError, validate } from "../lib/http/http-errors.ts";
+import { applyToOpsReadModel, getOpsBooking, listOpsBookings, rebuildOpsReadModel, jetStreamDataLake, type RebuildOptions } from "./ops.read-model.ts";
+import type { Transaction } from "../lib/database/db.ts";
+import type { Logger } from "../lib/observability/logger.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
 import type { DatabaseMethods } from "../mixins/database.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
@@ -47,7 +47,7 @@ const rebuildReadModel = {
 /**
  * Ops: one document per booking with the story of each of its tickets (spec §5), fed by its own
  * durable consumers. Each update locks its booking's row; updates are order-independent and
- * idempotent (lib/ops-read-model.ts), and a ticket event that comes before its booking is retried.
+ * idempotent (services/ops.read-model.ts), and a ticket event that comes before its booking is retried.
  */
 const OpsService: TicketsServiceSchema = {
   name: "ops",

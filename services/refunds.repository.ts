@@ -1,4 +1,4 @@
-import type { Database, Transaction } from "../lib/db.ts";
+import type { Database, Transaction } from "../lib/database/db.ts";
 import { TicketBookingConfirmed_v1 } from "../contracts/index.ts";
 
 /** What a refund request may find: a stored ticket, a canceled one, one still being stored, or none. */

@@ -1,9 +1,9 @@
 import type { Context } from "moleculer";
 import { RefundTicket, TicketRefunded_v1 } from "../contracts/index.ts";
 import { TicketRefundParams } from "../contracts/http.ts";
-import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerKey, reply, requestHash } from "../lib/idempotency.ts";
-import type { RequestMeta } from "../lib/request-meta.ts";
+import { HttpError, validate } from "../lib/http/http-errors.ts";
+import { oncePerKey, reply, requestHash } from "../lib/http/idempotency.ts";
+import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";

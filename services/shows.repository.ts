@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CreateShowRequest, ShowView } from "../contracts/http.ts";
-import type { Database, Transaction } from "../lib/db.ts";
+import type { Database, Transaction } from "../lib/database/db.ts";
 
 /** start_time is TIMESTAMP (no zone) holding UTC wall time; this reads it back as an instant. */
 const startTimeUtc = "start_time AT TIME ZONE 'UTC' AS start_time";

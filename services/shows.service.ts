@@ -1,9 +1,9 @@
 import type { Context } from "moleculer";
 import { Uuid } from "../contracts/common.ts";
 import { CreateShowRequest, type ShowView } from "../contracts/http.ts";
-import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerRequest, reply } from "../lib/idempotency.ts";
-import type { RequestMeta } from "../lib/request-meta.ts";
+import { HttpError, validate } from "../lib/http/http-errors.ts";
+import { oncePerRequest, reply } from "../lib/http/idempotency.ts";
+import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { DatabaseMixin } from "../mixins/database.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 import * as shows from "./shows.repository.ts";

@@ -1,4 +1,4 @@
-import type { Database } from "../lib/db.ts";
+import type { Database } from "../lib/database/db.ts";
 import type { Money } from "../contracts/index.ts";
 import type { TicketView } from "../contracts/http.ts";
 

@@ -1,10 +1,10 @@
 import type { Context } from "moleculer";
-import type { GatewayClient } from "../adapters/gateway.ts";
+import type { GatewayClient } from "../adapters/gateway-client.ts";
 import { TicketBookingCanceled_v1, TicketBookingConfirmed_v1, TicketPrinted_v1, TicketReceiptIssued_v1, type PayloadOf } from "../contracts/index.ts";
 import { TicketsStatusRequest, type TicketView } from "../contracts/http.ts";
-import { HttpError, validate } from "../lib/http-errors.ts";
-import { oncePerKey, reply, requestHash } from "../lib/idempotency.ts";
-import type { RequestMeta } from "../lib/request-meta.ts";
+import { HttpError, validate } from "../lib/http/http-errors.ts";
+import { oncePerKey, reply, requestHash } from "../lib/http/idempotency.ts";
+import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { ConsumerMixin, on, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpError } from "../http-errors.ts";
+import { HttpError } from "./http-errors.ts";
 import { requestHeader } from "./request-context.ts";
 
 const digest = (text: string) => createHash("sha256").update(text).digest();

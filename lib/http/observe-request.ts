@@ -1,8 +1,8 @@
 import type { ServerResponse } from "node:http";
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { withLogContext } from "../log-context.ts";
-import { httpRequestDuration, httpRequests } from "../metrics.ts";
-import { tracer } from "../tracing.ts";
+import { withLogContext } from "../observability/log-context.ts";
+import { httpRequestDuration, httpRequests } from "../observability/metrics.ts";
+import { tracer } from "../observability/tracing.ts";
 import { stampRequest, type StampedRequest } from "./request-context.ts";
 
 /** What moleculer-web leaves on a request it routed. */

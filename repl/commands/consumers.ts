@@ -1,4 +1,4 @@
-import type { ConsumerStatus } from "../../lib/ops-admin/consumer-status.ts";
+import type { ConsumerStatus } from "../../lib/inspection/consumer-status.ts";
 import type { ReplCommand } from "../command.ts";
 import { ago, failure, renderTable } from "../format.ts";
 

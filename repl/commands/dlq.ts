@@ -1,4 +1,4 @@
-import type { DeadLetterDetail, DeadLetterSummary, ReplayResult } from "../../lib/ops-admin/dead-letters.ts";
+import type { DeadLetterDetail, DeadLetterSummary, ReplayResult } from "../../lib/messaging/dead-letters.ts";
 import type { ReplCommand, ReplHelpers } from "../command.ts";
 import { failure, renderTable } from "../format.ts";
 import type { ServiceBroker } from "moleculer";

@@ -1,4 +1,4 @@
-import type { OutboxStatus } from "../../lib/ops-admin/outbox-status.ts";
+import type { OutboxStatus } from "../../lib/inspection/outbox-status.ts";
 import type { ReplCommand } from "../command.ts";
 import { failure, formatDuration, renderTable } from "../format.ts";
 

@@ -1,5 +1,5 @@
-import type { RebuildStatus } from "../../lib/ops-admin/read-models.ts";
-import { rebuildableReadModels } from "../../lib/ops-admin/read-models.ts";
+import type { RebuildStatus } from "../../lib/inspection/read-models.ts";
+import { rebuildableReadModels } from "../../lib/inspection/read-models.ts";
 import type { ReplCommand } from "../command.ts";
 import { failure } from "../format.ts";
 

@@ -1,7 +1,7 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { TicketsNode } from "../../lib/node.ts";
+import type { TicketsNode } from "../../node/start-node.ts";
 import { publicApi } from "../../lib/http/api-routes.ts";
 import { httpRequest, startTestSystem, type TestSystem } from "../support/system.ts";
 

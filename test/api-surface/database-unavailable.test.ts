@@ -1,6 +1,6 @@
 import test from "ava";
 import pg from "pg";
-import { isDatabaseUnavailable } from "../../lib/database-outage.ts";
+import { isDatabaseUnavailable } from "../../middlewares/database-outage.middleware.ts";
 import { statusOf } from "../../lib/http/error-body.ts";
 
 /** Every shape an error takes on its way from a Postgres that stops or restarts, as pg and knex raise them. */

@@ -1,7 +1,7 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { BookingMade_v1 } from "../../contracts/index.ts";
-import { writeToOutbox } from "../../lib/outbox.ts";
+import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { deadLetters } from "../support/effects.ts";
 import { eventually, quiet, settle, startTestSystem, type TestSystem } from "../support/system.ts";
 

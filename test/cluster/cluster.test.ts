@@ -5,8 +5,8 @@
 // the middle of the traffic and everything still completes exactly once while HTTP keeps answering.
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import type { ConsumerStatus } from "../../lib/ops-admin/consumer-status.ts";
-import type { HandlerCount } from "../../lib/ops-admin/handler-counts.ts";
+import type { ConsumerStatus } from "../../lib/inspection/consumer-status.ts";
+import type { HandlerCount } from "../../lib/inspection/handler-counts.ts";
 import { eventually, httpRequest, settle } from "../support/system.ts";
 import { startLocalCluster, type LocalCluster } from "./local-cluster.ts";
 

@@ -1,7 +1,7 @@
 import { loadConfig } from "../../config/index.ts";
 import { spawnNodeProcess, type NodeProcess } from "../../lib/cluster/node-process.ts";
-import type { GatewaySimulator } from "../../lib/gateway-simulator.ts";
-import { startNode, type TicketsNode } from "../../lib/node.ts";
+import type { GatewaySimulator } from "../../adapters/simulator/index.ts";
+import { startNode, type TicketsNode } from "../../node/start-node.ts";
 import { eventually, freePort, isolatedResources } from "../support/system.ts";
 
 /**

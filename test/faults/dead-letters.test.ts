@@ -13,7 +13,7 @@ import { eventually, settle } from "../support/system.ts";
 import { checkDelivery, waitForConsistency } from "./support/checker.ts";
 import { API_NODE_SERVICES, startFaultSystem, type FaultSystem } from "./support/fault-system.ts";
 import { sendUntilAnswered, Traffic } from "./support/traffic.ts";
-import { MessageHeaders } from "../../lib/topology.ts";
+import { MessageHeaders } from "../../lib/messaging/topology.ts";
 
 const maxDeliveries = 4;
 

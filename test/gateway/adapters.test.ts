@@ -4,8 +4,8 @@ import {
   GatewayError,
   isPermanentStatus,
   type GatewayClient,
-} from "../../adapters/gateway.ts";
-import { startGatewaySimulator, type GatewaySimulator } from "../../lib/gateway-simulator.ts";
+} from "../../adapters/gateway-client.ts";
+import { startGatewaySimulator, type GatewaySimulator } from "../../adapters/simulator/index.ts";
 
 async function setup(
   t: ExecutionContext,

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from "ava";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import moleculer from "moleculer";
-import { startGatewaySimulator, type GatewaySimulatorOptions } from "../../lib/gateway-simulator.ts";
+import { startGatewaySimulator, type GatewaySimulatorOptions } from "../../adapters/simulator/index.ts";
 import GatewaySimulatorService from "../../services/gateway-simulator.service.ts";
 import { httpRequest } from "../support/system.ts";
 

@@ -1,6 +1,6 @@
 import test from "ava";
-import { createDatabase, migrateToLatest } from "../../lib/db.ts";
-import { sweepIdempotencyKeys } from "../../lib/idempotency.ts";
+import { createDatabase, migrateToLatest } from "../../lib/database/db.ts";
+import { sweepIdempotencyKeys } from "../../lib/http/idempotency.ts";
 import { createTestDatabase } from "../support/system.ts";
 
 test("idempotency records older than the retention are swept; recent ones keep answering replays", async (t) => {

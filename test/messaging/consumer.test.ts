@@ -3,8 +3,8 @@ import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { TicketPrinted_v1 } from "../../contracts/index.ts";
-import { writeToOutbox } from "../../lib/outbox.ts";
-import type { TicketsNode } from "../../lib/node.ts";
+import { writeToOutbox } from "../../lib/messaging/outbox.ts";
+import type { TicketsNode } from "../../node/start-node.ts";
 import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
 import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
 

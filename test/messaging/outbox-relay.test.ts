@@ -4,11 +4,11 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { TicketPrinted_v1 } from "../../contracts/index.ts";
-import { createDatabase, migrateToLatest, type Database } from "../../lib/db.ts";
-import { connectNats, ensureStreams, openBackbone, type Backbone } from "../../lib/jetstream.ts";
-import { silentLogger } from "../../lib/logger.ts";
-import { OutboxRelay, writeToOutbox } from "../../lib/outbox.ts";
-import { createTopology, type Topology } from "../../lib/topology.ts";
+import { createDatabase, migrateToLatest, type Database } from "../../lib/database/db.ts";
+import { connectNats, ensureStreams, openBackbone, type Backbone } from "../../lib/messaging/jetstream.ts";
+import { silentLogger } from "../../lib/observability/logger.ts";
+import { OutboxRelay, writeToOutbox } from "../../lib/messaging/outbox.ts";
+import { createTopology, type Topology } from "../../lib/messaging/topology.ts";
 import { infrastructure } from "../support/infrastructure.ts";
 import { createTestDatabase, removeNamespace, uniqueName } from "../support/system.ts";
 

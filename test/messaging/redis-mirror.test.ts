@@ -15,10 +15,10 @@ import {
   startRedisMirror,
   type RedisMirror,
   type RedisMirrorOptions,
-} from "../../lib/redis-mirror.ts";
-import type { Logger } from "../../lib/logger.ts";
-import { createTopology, type MessageKind, type Topology } from "../../lib/topology.ts";
-import { decodeWatermillEntry, type DecodedWatermillMessage } from "../../lib/watermill.ts";
+} from "../../lib/redis-mirror/mirror.ts";
+import type { Logger } from "../../lib/observability/logger.ts";
+import { createTopology, type MessageKind, type Topology } from "../../lib/messaging/topology.ts";
+import { decodeWatermillEntry, type DecodedWatermillMessage } from "../../lib/redis-mirror/watermill.ts";
 import { infrastructure } from "../support/infrastructure.ts";
 import { freePort } from "../support/system.ts";
 

@@ -7,7 +7,7 @@ import {
   decodeWatermillMetadata,
   encodeWatermillEntry,
   encodeWatermillMetadata,
-} from "../../lib/watermill.ts";
+} from "../../lib/redis-mirror/watermill.ts";
 import { infrastructure } from "../support/infrastructure.ts";
 
 const { redisUrl: REDIS_URL } = await infrastructure();

@@ -5,8 +5,8 @@ import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trac
 import type { ServiceSchema } from "moleculer";
 import pino from "pino";
 import { TicketBookingConfirmed_v1, TicketReceiptIssued_v1 } from "../../contracts/index.ts";
-import type { TicketsNode } from "../../lib/node.ts";
-import { exportSpansTo } from "../../lib/tracing.ts";
+import type { TicketsNode } from "../../node/start-node.ts";
+import { exportSpansTo } from "../../lib/observability/tracing.ts";
 import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
 import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
 

@@ -3,10 +3,10 @@
 // show, failed replay, replay after the fault is gone, drop) with one receipt per ticket.
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import type { TicketsNode } from "../../lib/node.ts";
-import type { ConsumerStatus } from "../../lib/ops-admin/consumer-status.ts";
-import type { DeadLetterDetail, DeadLetterSummary, ReplayResult } from "../../lib/ops-admin/dead-letters.ts";
-import type { OutboxStatus } from "../../lib/ops-admin/outbox-status.ts";
+import type { TicketsNode } from "../../node/start-node.ts";
+import type { ConsumerStatus } from "../../lib/inspection/consumer-status.ts";
+import type { DeadLetterDetail, DeadLetterSummary, ReplayResult } from "../../lib/messaging/dead-letters.ts";
+import type { OutboxStatus } from "../../lib/inspection/outbox-status.ts";
 import { receiptsFor } from "../support/effects.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 

@@ -3,9 +3,9 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import type { OpsBookingView } from "../../contracts/http.ts";
-import type { TicketsNode } from "../../lib/node.ts";
-import type { RebuildStatus } from "../../lib/ops-admin/read-models.ts";
-import { ZERO_TIME } from "../../lib/ops-read-model.ts";
+import type { TicketsNode } from "../../node/start-node.ts";
+import type { RebuildStatus } from "../../lib/inspection/read-models.ts";
+import { ZERO_TIME } from "../../services/ops.read-model.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;

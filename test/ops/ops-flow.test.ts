@@ -1,7 +1,7 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { OpsBookingView } from "../../contracts/http.ts";
-import { OPS_TABLE, PREVIOUS_TABLE, REBUILD_TABLE, rebuildOpsReadModel, toView, ZERO_TIME, type RebuildProgress } from "../../lib/ops-read-model.ts";
+import { OPS_TABLE, PREVIOUS_TABLE, REBUILD_TABLE, rebuildOpsReadModel, toView, ZERO_TIME, type RebuildProgress } from "../../services/ops.read-model.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;

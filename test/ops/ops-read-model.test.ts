@@ -14,8 +14,8 @@ import {
   type MessageHeader,
 } from "../../contracts/index.ts";
 import { OpsBookingView } from "../../contracts/http.ts";
-import { ZERO_TIME } from "../../lib/ops-read-model.ts";
-import { writeToOutbox } from "../../lib/outbox.ts";
+import { ZERO_TIME } from "../../services/ops.read-model.ts";
+import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { deadLetters } from "../support/effects.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 

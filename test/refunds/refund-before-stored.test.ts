@@ -3,7 +3,7 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { TicketBookingConfirmed_v1 } from "../../contracts/index.ts";
-import { writeToOutbox } from "../../lib/outbox.ts";
+import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 import { deadLetters, lakeEvents, outboxMessages, refundsFor, voidsFor } from "../support/effects.ts";
 

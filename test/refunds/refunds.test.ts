@@ -3,7 +3,7 @@
 import test, { type ExecutionContext } from "ava";
 import { randomUUID } from "node:crypto";
 import { RefundTicket } from "../../contracts/index.ts";
-import { writeToOutbox } from "../../lib/outbox.ts";
+import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 import { callsFor, deadLetters, handled, lakeEvents, outboxMessages, receiptsFor, refundsFor, voidsFor } from "../support/effects.ts";
 

@@ -1,6 +1,6 @@
 import test from "ava";
 import { ConfigError, loadConfig } from "../../config/index.ts";
-import { startNode } from "../../lib/node.ts";
+import { startNode } from "../../node/start-node.ts";
 import { DependencyError } from "../../lib/runtime.ts";
 
 test("defaults work against the local servers", (t) => {

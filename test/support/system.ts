@@ -3,10 +3,10 @@ import net from "node:net";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { loadConfig, type Config } from "../../config/index.ts";
-import { startGatewaySimulator, type GatewaySimulator, type GatewaySimulatorOptions } from "../../lib/gateway-simulator.ts";
-import { connectNats, openBackbone } from "../../lib/jetstream.ts";
-import { startNode, type TicketsNode } from "../../lib/node.ts";
-import { createTopology } from "../../lib/topology.ts";
+import { startGatewaySimulator, type GatewaySimulator, type GatewaySimulatorOptions } from "../../adapters/simulator/index.ts";
+import { connectNats, openBackbone } from "../../lib/messaging/jetstream.ts";
+import { startNode, type TicketsNode } from "../../node/start-node.ts";
+import { createTopology } from "../../lib/messaging/topology.ts";
 import { infrastructure } from "./infrastructure.ts";
 
 export const uniqueName = (prefix: string) => `${prefix}${randomBytes(5).toString("hex")}`;

@@ -1,6 +1,6 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import { decodeWatermillEntry } from "../../lib/watermill.ts";
+import { decodeWatermillEntry } from "../../lib/redis-mirror/watermill.ts";
 import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;

@@ -15,9 +15,9 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
-import type { Database } from "../../../lib/db.ts";
-import type { GatewaySimulator } from "../../../lib/gateway-simulator.ts";
-import { MessageHeaders, type MessageKind, type Topology } from "../../../lib/topology.ts";
+import type { Database } from "../../../lib/database/db.ts";
+import type { GatewaySimulator } from "../../../adapters/simulator/index.ts";
+import { MessageHeaders, type MessageKind, type Topology } from "../../../lib/messaging/topology.ts";
 
 export interface CheckInput {
   db: Database;

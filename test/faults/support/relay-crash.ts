@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { TicketBookingConfirmed_v1 } from "../../../contracts/index.ts";
-import { writeToOutbox } from "../../../lib/outbox.ts";
+import { writeToOutbox } from "../../../lib/messaging/outbox.ts";
 import type { FaultSystem } from "./fault-system.ts";
 
 export interface RelayCrash {

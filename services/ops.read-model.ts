@@ -11,12 +11,12 @@ import {
   type MessageContract,
   type PayloadOf,
 } from "../contracts/index.ts";
-import { durableName } from "./consumer.ts";
-import type { Database, Transaction } from "./db.ts";
-import { errorMessage, PermanentError } from "./errors.ts";
-import type { Backbone } from "./jetstream.ts";
-import { silentLogger, type Logger } from "./logger.ts";
-import type { Topology } from "./topology.ts";
+import { durableName } from "../lib/messaging/consumer.ts";
+import type { Database, Transaction } from "../lib/database/db.ts";
+import { errorMessage, PermanentError } from "../lib/errors.ts";
+import type { Backbone } from "../lib/messaging/jetstream.ts";
+import { silentLogger, type Logger } from "../lib/observability/logger.ts";
+import type { Topology } from "../lib/messaging/topology.ts";
 
 /**
  * The ops read model (spec §5): one JSON document per booking, fed by events. Every update is

@@ -6,7 +6,7 @@ import { randomInt } from "node:crypto";
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Money } from "../contracts/index.ts";
 import { errorMessage } from "../lib/errors.ts";
-import { currentCorrelationId } from "../lib/log-context.ts";
+import { currentCorrelationId } from "../lib/observability/log-context.ts";
 
 export interface CallContext {
   correlationId?: string;

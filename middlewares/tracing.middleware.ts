@@ -1,8 +1,8 @@
 import type { ActionSchema, Context, Middleware, ServiceBroker } from "moleculer";
 import { SpanKind, trace } from "@opentelemetry/api";
-import { withLogContext } from "./log-context.ts";
-import type { MessageOrigin } from "./outbox.ts";
-import { contextFrom, flushTraces, initTracing, inSpan, traceCarrierOf, type TracingOptions } from "./tracing.ts";
+import { withLogContext } from "../lib/observability/log-context.ts";
+import type { MessageOrigin } from "../lib/messaging/outbox.ts";
+import { contextFrom, flushTraces, initTracing, inSpan, traceCarrierOf, type TracingOptions } from "../lib/observability/tracing.ts";
 
 /** The gateway's own dispatcher action; the HTTP server span already covers it. */
 const HTTP_DISPATCH_ACTION = "api.rest";

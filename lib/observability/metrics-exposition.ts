@@ -1,12 +1,12 @@
 import type { MsgRequest } from "@nats-io/jetstream";
 import client from "prom-client";
 import type { ServiceBroker } from "moleculer";
-import { errorMessage } from "./errors.ts";
+import { errorMessage } from "../errors.ts";
 import { registry } from "./metrics.ts";
-import { durableConsumers } from "./ops-admin/consumer-status.ts";
+import { durableConsumers } from "../inspection/consumer-status.ts";
 import type { Logger } from "./logger.ts";
-import type { Runtime } from "./runtime.ts";
-import { withTimeout } from "./timeout.ts";
+import type { Runtime } from "../runtime.ts";
+import { withTimeout } from "../timeout.ts";
 
 /** The Content-Type of the text exposition every /metrics answers with. */
 export const METRICS_CONTENT_TYPE = registry.contentType;

@@ -1,7 +1,7 @@
 /**
  * Redis Streams compatibility mirror: copies the JetStream streams `topology.streams.event` and
  * `topology.streams.command` into the Watermill-format Redis streams the old Go consumers read
- * (`events` + `events.<Name>`, `commands.<Name>`; format in lib/watermill.ts, spec §8.3).
+ * (`events` + `events.<Name>`, `commands.<Name>`; format in lib/redis-mirror/watermill.ts, spec §8.3).
  *
  * How it stays exactly-once and in order
  * - One loop per source stream reads it in stream-sequence order with an ordered (ephemeral, no-ack)
@@ -56,10 +56,10 @@ import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Redis } from "ioredis";
 import pg from "pg";
-import { errorMessage } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-import { withTimeout } from "./timeout.ts";
-import { MessageHeaders, type MessageKind, type Topology } from "./topology.ts";
+import { errorMessage } from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import { withTimeout } from "../timeout.ts";
+import { MessageHeaders, type MessageKind, type Topology } from "../messaging/topology.ts";
 import { encodeWatermillEntry } from "./watermill.ts";
 
 export interface MirrorLeadership {

@@ -1,5 +1,5 @@
-import type { Database } from "../db.ts";
-import { CHECKPOINT_TABLE, REBUILD_TABLE } from "../ops-read-model.ts";
+import type { Database } from "../database/db.ts";
+import { CHECKPOINT_TABLE, REBUILD_TABLE } from "../../services/ops.read-model.ts";
 
 /** A read model an operator can rebuild: the action that rebuilds it and where it checkpoints. */
 interface RebuildableReadModel {

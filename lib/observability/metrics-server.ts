@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ServiceBroker } from "moleculer";
-import { errorMessage } from "./errors.ts";
+import { errorMessage } from "../errors.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics-exposition.ts";
 import { readiness } from "./readiness.ts";
-import type { Runtime } from "./runtime.ts";
+import type { Runtime } from "../runtime.ts";
 
 /** Answers GET /metrics with the node's exposition (shared by the api-gateway and the metrics port). */
 export async function sendMetrics(broker: ServiceBroker, runtime: Runtime, res: ServerResponse): Promise<void> {

@@ -1,5 +1,5 @@
-import type { DeadLetter } from "../consumer.ts";
-import type { Database } from "../db.ts";
+import type { DeadLetter } from "./consumer.ts";
+import type { Database } from "../database/db.ts";
 import { errorMessage } from "../errors.ts";
 
 export interface DeadLetterSummary {

@@ -14,7 +14,7 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
-import { errorMessage } from "./errors.ts";
+import { errorMessage } from "../errors.ts";
 import { withLogContext } from "./log-context.ts";
 
 /** The W3C trace context as it travels in ctx.meta, outbox metadata and JetStream headers. */

@@ -1,7 +1,7 @@
 import type { ServiceBroker } from "moleculer";
-import type { Runtime } from "./runtime.ts";
-import { errorMessage } from "./errors.ts";
-import { withTimeout } from "./timeout.ts";
+import type { Runtime } from "../runtime.ts";
+import { errorMessage } from "../errors.ts";
+import { withTimeout } from "../timeout.ts";
 
 export interface ReadinessReport {
   ready: boolean;

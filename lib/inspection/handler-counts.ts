@@ -1,4 +1,4 @@
-import { messagesDeadLettered, messagesFailed, messagesProcessed } from "../metrics.ts";
+import { messagesDeadLettered, messagesFailed, messagesProcessed } from "../observability/metrics.ts";
 
 export interface HandlerCount {
   handler: string;

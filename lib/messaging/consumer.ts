@@ -1,11 +1,11 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import type { MessageContract, PayloadOf } from "../contracts/index.ts";
-import { errorMessage, isPermanent, PermanentError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-import { messageDuration, messagesDeadLettered, messagesFailed, messagesProcessed } from "./metrics.ts";
+import type { MessageContract, PayloadOf } from "../../contracts/index.ts";
+import { errorMessage, isPermanent, PermanentError } from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import { messageDuration, messagesDeadLettered, messagesFailed, messagesProcessed } from "../observability/metrics.ts";
 import { MessageHeaders } from "./topology.ts";
-import { inHandlerSpan } from "./tracing.ts";
+import { inHandlerSpan } from "../observability/tracing.ts";
 
 /** One message as a handler sees it, with what it needs to continue the trace and correlation. */
 export interface Delivery {

@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import type { Database, Transaction } from "./db.ts";
-import type { Logger } from "./logger.ts";
+import type { Database, Transaction } from "../database/db.ts";
+import type { Logger } from "../observability/logger.ts";
 import { MessageHeaders, type Topology } from "./topology.ts";
-import { newHeader, type BodyOf, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
-import { errorMessage } from "./errors.ts";
-import { relayFailures, relayPublished } from "./metrics.ts";
-import { traceCarrierOf } from "./tracing.ts";
+import { newHeader, type BodyOf, type MessageContract, type MessageHeader, type PayloadOf } from "../../contracts/index.ts";
+import { errorMessage } from "../errors.ts";
+import { relayFailures, relayPublished } from "../observability/metrics.ts";
+import { traceCarrierOf } from "../observability/tracing.ts";
 
 /** Where a message comes from: carried into its metadata so the trace and correlation follow it. */
 export interface MessageOrigin {

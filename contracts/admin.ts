@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { rebuildableReadModels } from "./read-models.ts";
+import { rebuildableReadModels } from "../lib/inspection/read-models.ts";
 
 /** Parameters of the admin actions; REPL arguments and HTTP query strings arrive as text, hence coerce. */
 const DeadLetterId = z.coerce.number({ message: "must be a dead-letter id" }).int("must be a dead-letter id").positive("must be a dead-letter id");

@@ -1,7 +1,7 @@
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
-import { migrationSource } from "../migrations/index.ts";
-import type { Logger } from "./logger.ts";
+import { migrationSource } from "../../migrations/index.ts";
+import type { Logger } from "../observability/logger.ts";
 
 // Row counts and bigint sequences come back as strings by default; ours fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));

@@ -1,6 +1,6 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
-import type { Database } from "../db.ts";
-import type { Topology } from "../topology.ts";
+import type { Database } from "../database/db.ts";
+import type { Topology } from "../messaging/topology.ts";
 
 export interface ConsumerStatus {
   stream: string;

@@ -1,5 +1,5 @@
 import moleculer, { type Context, type Middleware } from "moleculer";
-import { errorMessage } from "./errors.ts";
+import { errorMessage } from "../lib/errors.ts";
 
 const { MoleculerError } = moleculer.Errors;
 

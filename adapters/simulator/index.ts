@@ -6,7 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import { errorMessage } from "./errors.ts";
+import { errorMessage } from "../../lib/errors.ts";
 
 export interface SimulatorLogger {
   info(obj: object, msg?: string): void;

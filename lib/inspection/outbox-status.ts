@@ -1,5 +1,5 @@
-import type { Database } from "../db.ts";
-import type { MirrorLag, RedisMirror } from "../redis-mirror.ts";
+import type { Database } from "../database/db.ts";
+import type { MirrorLag, RedisMirror } from "../redis-mirror/mirror.ts";
 
 /** How far a mirrored JetStream stream is ahead of its Redis Streams copy. */
 export interface MirrorStreamLag extends MirrorLag {

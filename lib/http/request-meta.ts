@@ -1,4 +1,4 @@
-import type { MessageOrigin } from "./outbox.ts";
+import type { MessageOrigin } from "../messaging/outbox.ts";
 
 /** What the api-gateway puts into ctx.meta for every call, beside Moleculer's own $-fields. */
 export interface RequestMeta extends MessageOrigin {

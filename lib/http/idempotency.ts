@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Database, Transaction } from "./db.ts";
+import type { Database, Transaction } from "../database/db.ts";
 import { HttpError } from "./http-errors.ts";
 import type { RequestMeta } from "./request-meta.ts";
 

@@ -2,9 +2,9 @@ import moleculer, { type ServiceBroker as Broker, type ServiceSchema } from "mol
 import type { AddressInfo } from "node:net";
 import { servicesOf, type Config, type ServiceName } from "../config/index.ts";
 import { brokerOptions } from "../moleculer.config.ts";
-import { migrateToLatest } from "./db.ts";
-import { attachRuntime, openRuntime, type Runtime } from "./runtime.ts";
-import { startOpsServer, type OpsServer } from "./ops-http.ts";
+import { migrateToLatest } from "../lib/database/db.ts";
+import { attachRuntime, openRuntime, type Runtime } from "../lib/runtime.ts";
+import { startOpsServer, type OpsServer } from "../lib/observability/metrics-server.ts";
 import AdminService from "../services/admin.service.ts";
 import ApiGatewayService from "../services/api-gateway.service.ts";
 import DataLakeService from "../services/datalake.service.ts";
