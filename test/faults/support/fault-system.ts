@@ -34,7 +34,10 @@ const faultDefaults: Record<string, string> = {
   CONSUMER_BACKOFF_MAX_MS: "400",
   CONSUMER_MAX_DELIVERIES: "6",
   CONSUMER_ACK_WAIT_MS: "3000",
-  GATEWAY_TIMEOUT_MS: "1000",
+  // Dead Nation takes no idempotency key, so a booking call that times out is sent again: the
+  // simulator shares this machine's two cores with every node, and a Postgres restart's retry storm
+  // can hold its answers past one second. Slow partners are their own tests' subject.
+  GATEWAY_TIMEOUT_MS: "2000",
   OUTBOX_POLL_MS: "200",
   REQUEST_TIMEOUT_MS: "5000",
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",

@@ -5,11 +5,12 @@
  * `setpriv --pdeathsig KILL`, so it dies with the test process even when that is killed, and is
  * also stopped on exit; tests stop them in `test.after.always` / `t.teardown` as well.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { promisify } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
@@ -18,6 +19,7 @@ import { freePort } from "../../support/system.ts";
 
 const NATS_SERVER = "/usr/sbin/nats-server";
 const POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
+const execFileAsync = promisify(execFile);
 
 /** Everything started here, so an exiting test process takes it down even without cleanup. */
 const living = new Set<{ forceStop(): void }>();
@@ -279,7 +281,8 @@ export async function startPostgres(): Promise<PrivatePostgres> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/tickets`,
     async restartImmediate() {
-      execFileSync("setpriv", ["--reuid", "postgres", "--regid", "postgres", "--init-groups", "--", `${POSTGRES_BIN}/pg_ctl`, "-D", dataDir, "-m", "immediate", "-w", "stop"], { stdio: "ignore" });
+      // not execFileSync: this process hosts the gateway simulator and its proxy, which must keep answering
+      await execFileAsync("setpriv", ["--reuid", "postgres", "--regid", "postgres", "--init-groups", "--", `${POSTGRES_BIN}/pg_ctl`, "-D", dataDir, "-m", "immediate", "-w", "stop"]);
       await postmaster.signal("SIGKILL");
       postmaster.start();
       await ready();
