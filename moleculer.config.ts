@@ -23,7 +23,10 @@ export function brokerOptions(config: Config): BrokerOptions {
 
     // JSON logs through pino; services log `logger.info({ fields }, "message")`.
     // `mixin` adds correlation_id and trace_id of the request or message being handled to every line.
-    logger: { type: "Pino", options: { level: config.LOG_LEVEL, pino: { options: { base: { node: config.NODE_ID }, mixin: logContextFields } } } },
+    logger: {
+      type: "Pino",
+      options: { level: config.LOG_LEVEL, pino: { options: { base: { node: config.NODE_ID }, mixin: logContextFields } } },
+    },
     logLevel: config.LOG_LEVEL,
 
     // Calls are routed by NATS queue groups, not by Moleculer's balancer. The balancer picks from
@@ -39,19 +42,37 @@ export function brokerOptions(config: Config): BrokerOptions {
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     // Our actions are idempotent by design (Idempotency-Key rows, natural keys), so a call that
     // timed out on a node that died is safe to retry on another one.
-    retryPolicy: { enabled: true, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err) => Boolean((err as { retryable?: boolean }).retryable) },
+    retryPolicy: {
+      enabled: true,
+      retries: 2,
+      delay: 100,
+      maxDelay: 1000,
+      factor: 2,
+      check: (err) => Boolean((err as { retryable?: boolean }).retryable),
+    },
     // The registry (REPL `nodes`, `{ nodeID }` calls) drops a SIGKILLed node after this long.
     heartbeatInterval: 2,
     heartbeatTimeout: 6,
     registry: { strategy: "RoundRobin", preferLocal: true },
-    circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 30, halfOpenTime: 5_000, check: (err) => (err as { code?: number }).code! >= 500 },
+    circuitBreaker: {
+      enabled: true,
+      threshold: 0.5,
+      minRequestCount: 20,
+      windowTime: 30,
+      halfOpenTime: 5_000,
+      check: (err) => (err as { code?: number }).code! >= 500,
+    },
 
     // Rendered by GET /metrics together with the application's prom-client registry (lib/observability/metrics-exposition.ts).
     metrics: { enabled: true, reporter: [] },
     // Tracing is OpenTelemetry's (lib/observability/tracing.ts), not Moleculer's own tracer.
     tracing: { enabled: false },
     // A Postgres outage answers 503 rather than 500 (middlewares/database-outage.middleware.ts).
-    middlewares: [routeThroughQueueGroups, DatabaseOutageMiddleware, TracingMiddleware({ otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, nodeId: config.NODE_ID })],
+    middlewares: [
+      routeThroughQueueGroups,
+      DatabaseOutageMiddleware,
+      TracingMiddleware({ otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, nodeId: config.NODE_ID }),
+    ],
 
     // Handlers get up to 30 s to finish in-flight work on SIGTERM.
     tracking: { enabled: true, shutdownTimeout: 30_000 },

@@ -131,10 +131,14 @@ export function createGatewayClient(opts: { baseUrl: string; timeoutMs?: number 
   function send(call: Call, cc: CallContext = {}): Promise<{ status: number; body: string }> {
     const active = context.active();
     const parent = trace.getSpan(active) ? active : propagation.extract(active, { traceparent: cc.traceparent });
-    const span = tracer.startSpan(`${call.method} ${call.path.split("/")[1]}`, {
-      kind: SpanKind.CLIENT,
-      attributes: { "http.request.method": call.method, "url.full": baseUrl + call.path },
-    }, parent);
+    const span = tracer.startSpan(
+      `${call.method} ${call.path.split("/")[1]}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { "http.request.method": call.method, "url.full": baseUrl + call.path },
+      },
+      parent,
+    );
     return context.with(trace.setSpan(parent, span), async () => {
       try {
         const res = await exchange(call, cc);

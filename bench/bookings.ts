@@ -17,7 +17,14 @@ const requests = Number(process.env.BENCH_REQUESTS ?? 2000);
 const clients = Number(process.env.BENCH_CLIENTS ?? 32);
 
 async function insertShows(sys: TestSystem, count: number, capacity: number): Promise<string[]> {
-  const rows = Array.from({ length: count }, () => ({ show_id: randomUUID(), dead_nation_id: randomUUID(), number_of_tickets: capacity, start_time: "2027-01-01 20:00:00", title: "Bench", venue: "Bench Hall" }));
+  const rows = Array.from({ length: count }, () => ({
+    show_id: randomUUID(),
+    dead_nation_id: randomUUID(),
+    number_of_tickets: capacity,
+    start_time: "2027-01-01 20:00:00",
+    title: "Bench",
+    venue: "Bench Hall",
+  }));
   await sys.node.runtime.db("shows").insert(rows);
   return rows.map((row) => row.show_id);
 }
@@ -32,7 +39,11 @@ async function run(sys: TestSystem, showFor: (i: number) => string) {
     Array.from({ length: clients }, async () => {
       for (let i = next++; i < requests; i = next++) {
         const t0 = performance.now();
-        const response = await sys.http("POST", "/api/book-tickets", { show_id: showFor(i), number_of_tickets: 1, customer_email: "bench@example.com" });
+        const response = await sys.http("POST", "/api/book-tickets", {
+          show_id: showFor(i),
+          number_of_tickets: 1,
+          customer_email: "bench@example.com",
+        });
         latencies.push(performance.now() - t0);
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       }
@@ -44,7 +55,10 @@ async function run(sys: TestSystem, showFor: (i: number) => string) {
     rate: round(requests / seconds),
     p50: round(percentile(latencies, 50), 1),
     p99: round(percentile(latencies, 99), 1),
-    statuses: [...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(" "),
+    statuses: [...statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([status, n]) => `${status}×${n}`)
+      .join(" "),
   };
 }
 

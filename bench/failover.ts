@@ -32,7 +32,11 @@ try {
   let running = true;
   const post = async () => {
     const startedAt = Date.now();
-    const body = { tickets: [{ ticket_id: randomUUID(), status: "confirmed", price: { amount: "10.00", currency: "EUR" }, customer_email: "bench@example.com" }] };
+    const body = {
+      tickets: [
+        { ticket_id: randomUUID(), status: "confirmed", price: { amount: "10.00", currency: "EUR" }, customer_email: "bench@example.com" },
+      ],
+    };
     let status = 0;
     try {
       const response = await fetch(`${cluster.url}/api/tickets-status`, {

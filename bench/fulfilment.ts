@@ -21,7 +21,8 @@ async function waitFor(what: string, done: () => Promise<boolean> | boolean): Pr
   }
 }
 
-const lakeCount = async (sys: TestSystem, name: string) => Number((await sys.node.runtime.db("events").where({ event_name: name }).count({ n: "*" }))[0]!.n);
+const lakeCount = async (sys: TestSystem, name: string) =>
+  Number((await sys.node.runtime.db("events").where({ event_name: name }).count({ n: "*" }))[0]!.n);
 
 async function main(): Promise<void> {
   const sys = await startTestSystem({ env: { SERVICES: "api,tickets,refunds,datalake", LOG_LEVEL: "warn" } });
@@ -30,16 +31,27 @@ async function main(): Promise<void> {
     const started = performance.now();
     for (let i = 0; i < ids.length; i += batch) {
       const body = {
-        tickets: ids.slice(i, i + batch).map((ticket_id) => ({ ticket_id, status: "confirmed", price: { amount: "10.00", currency: "EUR" }, customer_email: "bench@example.com" })),
+        tickets: ids.slice(i, i + batch).map((ticket_id) => ({
+          ticket_id,
+          status: "confirmed",
+          price: { amount: "10.00", currency: "EUR" },
+          customer_email: "bench@example.com",
+        })),
       };
       const response = await sys.http("POST", "/api/tickets-status", body, { "Idempotency-Key": randomUUID() });
       if (response.status !== 200) throw new Error(`tickets-status answered ${response.status}`);
     }
     const posted = performance.now();
     const { state } = sys.sim;
-    await waitFor("fulfilment", async () =>
-      state.receipts.size === tickets && state.files.size === tickets && (state.sheets.get("tickets-to-print")?.length ?? 0) >= tickets &&
-      (await lakeCount(sys, "TicketPrinted_v1")) === tickets && (await lakeCount(sys, "TicketReceiptIssued_v1")) === tickets);
+    await waitFor(
+      "fulfilment",
+      async () =>
+        state.receipts.size === tickets &&
+        state.files.size === tickets &&
+        (state.sheets.get("tickets-to-print")?.length ?? 0) >= tickets &&
+        (await lakeCount(sys, "TicketPrinted_v1")) === tickets &&
+        (await lakeCount(sys, "TicketReceiptIssued_v1")) === tickets,
+    );
     const fulfilled = performance.now();
 
     for (const id of ids) {
@@ -47,7 +59,10 @@ async function main(): Promise<void> {
       if (response.status !== 202) throw new Error(`ticket-refund answered ${response.status}`);
     }
     const refundsAccepted = performance.now();
-    await waitFor("refunds", async () => state.voids.size === tickets && state.refunds.size === tickets && (await lakeCount(sys, "TicketRefunded_v1")) === tickets);
+    await waitFor(
+      "refunds",
+      async () => state.voids.size === tickets && state.refunds.size === tickets && (await lakeCount(sys, "TicketRefunded_v1")) === tickets,
+    );
     const refunded = performance.now();
     await sleep(1000);
 
@@ -59,8 +74,18 @@ async function main(): Promise<void> {
       "refund PUTs, sequential (ms)": round(refundsAccepted - fulfilled),
       "refund PUT mean latency (ms)": round((refundsAccepted - fulfilled) / tickets, 2),
       "all refunded after first PUT (ms)": round(refunded - fulfilled),
-      "receipts / files / rows / voids / refunds": [state.receipts.size, state.files.size, state.sheets.get("tickets-to-print")?.length, state.voids.size, state.refunds.size].join(" / "),
-      "printed / receipted / refunded events": [await lakeCount(sys, "TicketPrinted_v1"), await lakeCount(sys, "TicketReceiptIssued_v1"), await lakeCount(sys, "TicketRefunded_v1")].join(" / "),
+      "receipts / files / rows / voids / refunds": [
+        state.receipts.size,
+        state.files.size,
+        state.sheets.get("tickets-to-print")?.length,
+        state.voids.size,
+        state.refunds.size,
+      ].join(" / "),
+      "printed / receipted / refunded events": [
+        await lakeCount(sys, "TicketPrinted_v1"),
+        await lakeCount(sys, "TicketReceiptIssued_v1"),
+        await lakeCount(sys, "TicketRefunded_v1"),
+      ].join(" / "),
       "dead letters": Number((await sys.node.runtime.db("dead_letters").count({ n: "*" }))[0]!.n),
     });
   } finally {

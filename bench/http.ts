@@ -35,10 +35,14 @@ interface LoadResult {
 }
 
 async function load(url: string, showIds?: string[]): Promise<LoadResult> {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", "bench/load-client.ts", JSON.stringify({ url, connections, durationSeconds: seconds, showIds })], {
-    cwd: new URL("..", import.meta.url).pathname,
-    maxBuffer: 1 << 20,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ["--import", "tsx", "bench/load-client.ts", JSON.stringify({ url, connections, durationSeconds: seconds, showIds })],
+    {
+      cwd: new URL("..", import.meta.url).pathname,
+      maxBuffer: 1 << 20,
+    },
+  );
   return JSON.parse(stdout.trim().split("\n").pop()!) as LoadResult;
 }
 
@@ -46,8 +50,15 @@ async function load(url: string, showIds?: string[]): Promise<LoadResult> {
  * CPU used during `phase` by this process (api-gateway and action brokers) and by the Postgres
  * backends of `database`, as a share of one core: what bounds the rate on a small machine.
  */
-async function cpuShares<T>(db: Knex | undefined, database: string | undefined, phase: () => Promise<T>): Promise<{ result: T; shares: string }> {
-  const backends = async () => (db ? ((await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database!])).rows as { pid: number }[]).map((r) => r.pid) : []);
+async function cpuShares<T>(
+  db: Knex | undefined,
+  database: string | undefined,
+  phase: () => Promise<T>,
+): Promise<{ result: T; shares: string }> {
+  const backends = async () =>
+    db
+      ? ((await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database!])).rows as { pid: number }[]).map((r) => r.pid)
+      : [];
   const pgBefore = new Map((await backends()).map((pid) => [pid, processCpuMs(pid)]));
   const before = process.cpuUsage();
   const started = performance.now();
@@ -62,7 +73,9 @@ async function cpuShares<T>(db: Knex | undefined, database: string | undefined, 
 
 /** Responses that are neither 2xx nor 4xx, plus connection errors and timeouts. */
 function badResponses(result: LoadResult): number {
-  const bad = Object.entries(result.statusCodes).filter(([code]) => !/^[24]/.test(code)).reduce((sum, [, n]) => sum + n, 0);
+  const bad = Object.entries(result.statusCodes)
+    .filter(([code]) => !/^[24]/.test(code))
+    .reduce((sum, [, n]) => sum + n, 0);
   return bad + result.errors + result.timeouts;
 }
 
@@ -70,14 +83,27 @@ function badResponses(result: LoadResult): number {
 async function startBaseline() {
   const infra = await infrastructure();
   const namespace = uniqueName("bh");
-  const options = (node: string) => brokerOptions(loadConfig({ NATS_URL: infra.natsUrl, NAMESPACE: namespace, NODE_ID: `${namespace}-${node}`, LOG_LEVEL: "error" }));
+  const options = (node: string) =>
+    brokerOptions(loadConfig({ NATS_URL: infra.natsUrl, NAMESPACE: namespace, NODE_ID: `${namespace}-${node}`, LOG_LEVEL: "error" }));
   const echo = new ServiceBroker(options("echo"));
   echo.createService({ name: "benchecho", actions: { echo: () => ({ ok: true }) } });
   const web = new ServiceBroker(options("web"));
   web.createService({
     name: "benchweb",
     mixins: [ApiGateway],
-    settings: { port: 0, ip: "127.0.0.1", routes: [{ path: "/api", mappingPolicy: "restrict", autoAliases: false, bodyParsers: { json: true }, aliases: { "POST /echo": "benchecho.echo" } }] },
+    settings: {
+      port: 0,
+      ip: "127.0.0.1",
+      routes: [
+        {
+          path: "/api",
+          mappingPolicy: "restrict",
+          autoAliases: false,
+          bodyParsers: { json: true },
+          aliases: { "POST /echo": "benchecho.echo" },
+        },
+      ],
+    },
   });
   await echo.start();
   await web.start();
@@ -100,7 +126,13 @@ async function main(): Promise<void> {
     await sys.node.broker.waitForServices(["shows", "bookings"], 15_000);
     const showIds: string[] = [];
     for (let i = 0; i < 100; i++) {
-      const created = await sys.http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 1_000_000, start_time: "2027-03-01T20:00:00Z", title: `Bench ${i}`, venue: "Bench Hall" });
+      const created = await sys.http("POST", "/api/shows", {
+        dead_nation_id: randomUUID(),
+        number_of_tickets: 1_000_000,
+        start_time: "2027-03-01T20:00:00Z",
+        title: `Bench ${i}`,
+        venue: "Bench Hall",
+      });
       if (created.status !== 201) throw new Error(`POST /api/shows answered ${created.status}: ${created.text}`);
       showIds.push(created.body.show_id);
     }

@@ -47,7 +47,15 @@ async function main(): Promise<void> {
   try {
     await migrateToLatest(db);
     await ensureStreams(backbone.jsm, topology, { replicas: 1, duplicateWindowMs: 10 * 60_000 });
-    relay = new OutboxRelay({ db, js: backbone.js, postgresUrl: database.url, logger: quiet, batchSize: 500, pollMs: 500, retentionMs: 3_600_000 });
+    relay = new OutboxRelay({
+      db,
+      js: backbone.js,
+      postgresUrl: database.url,
+      logger: quiet,
+      batchSize: 500,
+      pollMs: 500,
+      retentionMs: 3_600_000,
+    });
     await relay.start();
 
     // Outbox path on TicketBookingConfirmed_v1, raw path on TicketBookingCanceled_v1: one stream,
@@ -74,7 +82,10 @@ async function main(): Promise<void> {
           throw new Error("no message should be dead-lettered in the latency bench");
         },
       });
-    for (const consumer of [consume(TicketBookingConfirmed_v1, committedAt, outboxLatency), consume(TicketBookingCanceled_v1, publishedAt, rawLatency)]) {
+    for (const consumer of [
+      consume(TicketBookingConfirmed_v1, committedAt, outboxLatency),
+      consume(TicketBookingCanceled_v1, publishedAt, rawLatency),
+    ]) {
       await consumer.start();
       consumers.push(consumer as unknown as MessageConsumer<MessageContract>);
     }
@@ -84,7 +95,12 @@ async function main(): Promise<void> {
     // message to its handler before this process has even read the commit's reply.
     const commitOne = () =>
       db.transaction(async (trx) => {
-        const { messageId } = await writeToOutbox(trx, topology, { contract: TicketBookingConfirmed_v1, body: { booking_id: randomUUID(), ...body() } }, { correlationId: randomUUID() });
+        const { messageId } = await writeToOutbox(
+          trx,
+          topology,
+          { contract: TicketBookingConfirmed_v1, body: { booking_id: randomUUID(), ...body() } },
+          { correlationId: randomUUID() },
+        );
         committedAt.set(messageId, performance.now());
       });
     const publishOne = async () => {
@@ -110,7 +126,8 @@ async function main(): Promise<void> {
     await Promise.all(pending);
     const deadline = Date.now() + 30_000;
     while ((outboxLatency.length < total || rawLatency.length < total) && Date.now() < deadline) await sleep(20);
-    if (outboxLatency.length < total || rawLatency.length < total) throw new Error(`handled ${outboxLatency.length}/${rawLatency.length} of ${total}`);
+    if (outboxLatency.length < total || rawLatency.length < total)
+      throw new Error(`handled ${outboxLatency.length}/${rawLatency.length} of ${total}`);
 
     // The first messages pay for connection and consumer warm-up; they are not the steady state.
     const outbox = summarise(outboxLatency.slice(warmup));

@@ -26,7 +26,11 @@ const result = await autocannon({
       setupRequest: (request) => {
         const showId = settings.showIds?.[next++ % settings.showIds.length];
         const body = showId ? { show_id: showId, number_of_tickets: 1, customer_email: "bench@example.com" } : {};
-        return { ...request, headers: { ...request.headers, "content-type": "application/json", "idempotency-key": randomUUID() }, body: JSON.stringify(body) };
+        return {
+          ...request,
+          headers: { ...request.headers, "content-type": "application/json", "idempotency-key": randomUUID() },
+          body: JSON.stringify(body),
+        };
       },
     },
   ],

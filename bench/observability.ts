@@ -21,7 +21,12 @@ async function main() {
   const sys = await startTestSystem();
   try {
     for (let i = 0; i < tickets; i++) {
-      const ticket = { ticket_id: randomUUID(), status: "confirmed", price: { amount: "10.00", currency: "EUR" }, customer_email: "bench@example.com" };
+      const ticket = {
+        ticket_id: randomUUID(),
+        status: "confirmed",
+        price: { amount: "10.00", currency: "EUR" },
+        customer_email: "bench@example.com",
+      };
       await sys.http("POST", "/api/tickets-status", { tickets: [ticket] }, { "Idempotency-Key": randomUUID() });
     }
     await sleep(3000);

@@ -49,9 +49,17 @@ async function fillOutbox(db: Database, topology: Topology): Promise<void> {
           topology,
           {
             contract: TicketBookingConfirmed_v1,
-            body: { booking_id: randomUUID(), ticket_id: randomUUID(), customer_email: "bench@example.com", price: { amount: "50.00", currency: "EUR" } },
+            body: {
+              booking_id: randomUUID(),
+              ticket_id: randomUUID(),
+              customer_email: "bench@example.com",
+              price: { amount: "50.00", currency: "EUR" },
+            },
           },
-          { correlationId: `bench-${randomUUID()}`, traceparent: `00-${randomUUID().replace(/-/g, "")}-${randomUUID().slice(0, 16).replace(/-/g, "0")}-01` },
+          {
+            correlationId: `bench-${randomUUID()}`,
+            traceparent: `00-${randomUUID().replace(/-/g, "")}-${randomUUID().slice(0, 16).replace(/-/g, "0")}-01`,
+          },
         );
       }
     });
@@ -90,7 +98,10 @@ function cpuMeter(db: Database, databaseName: string, natsUrl: string) {
       let postgres = 0;
       for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? 0);
       const per = (ms: number) => round((ms * 1000) / rows);
-      return { result, perThousand: `node ${per(after.node - before.node)}, nats-server ${per(after.nats - before.nats)}, postgres ${per(postgres)}` };
+      return {
+        result,
+        perThousand: `node ${per(after.node - before.node)}, nats-server ${per(after.nats - before.nats)}, postgres ${per(postgres)}`,
+      };
     },
   };
 }
@@ -111,7 +122,9 @@ async function rawPublish(backbone: Backbone, messages: StoredRow[], topology: T
     h.set(MessageHeaders.correlationId, message.metadata.correlation_id!);
     h.set(MessageHeaders.traceparent, message.metadata.traceparent!);
     const subject = topology.subject("event", message.name);
-    const publish = backbone.js.publish(subject, message.payload, { msgID: randomUUID(), headers: h }).finally(() => inFlight.delete(publish));
+    const publish = backbone.js
+      .publish(subject, message.payload, { msgID: randomUUID(), headers: h })
+      .finally(() => inFlight.delete(publish));
     inFlight.add(publish);
     if (inFlight.size >= rawWindow) await Promise.race(inFlight);
   }
@@ -159,8 +172,16 @@ async function main(): Promise<void> {
   const backbone = await openBackbone(nc);
   const namespaces: string[] = [];
   const mirrorAvailable =
-    process.env.BENCH_RELAY_MIRROR !== "0" && (await import("../lib/redis-mirror/mirror.ts").then((m) => typeof m.startRedisMirror === "function").catch(() => false));
-  const results: Record<string, number[]> = { raw: [], relay: [], mirrorCatchUp: [], relayWithMirror: [], mirrorAlongside: [], relayRedisDown: [] };
+    process.env.BENCH_RELAY_MIRROR !== "0" &&
+    (await import("../lib/redis-mirror/mirror.ts").then((m) => typeof m.startRedisMirror === "function").catch(() => false));
+  const results: Record<string, number[]> = {
+    raw: [],
+    relay: [],
+    mirrorCatchUp: [],
+    relayWithMirror: [],
+    mirrorAlongside: [],
+    relayRedisDown: [],
+  };
   try {
     await migrateToLatest(db);
     const cpu = cpuMeter(db, database.name, infra.natsUrl);
@@ -180,7 +201,13 @@ async function main(): Promise<void> {
       if ((await streamCount(backbone, relayTopology)) !== rows) throw new Error("relay stream does not hold every row once");
       results.raw!.push(raw);
       results.relay!.push(relay);
-      const line: Record<string, string | number> = { "raw JetStream publish (msg/s)": round(raw), "outbox relay (rows/s)": round(relay), "relay / raw": round(relay / raw, 2), "CPU ms per 1000, raw": rawCpu, "CPU ms per 1000, relay": relayCpu };
+      const line: Record<string, string | number> = {
+        "raw JetStream publish (msg/s)": round(raw),
+        "outbox relay (rows/s)": round(relay),
+        "relay / raw": round(relay / raw, 2),
+        "CPU ms per 1000, raw": rawCpu,
+        "CPU ms per 1000, relay": relayCpu,
+      };
 
       if (mirrorAvailable) {
         // Catch-up: the mirror alone, over what the relay just published.

@@ -28,7 +28,14 @@ interface ScalingRun {
 }
 
 async function measure(workers: number): Promise<ScalingRun> {
-  const cluster = await startLocalCluster({ env: { LOG_LEVEL: "error", CONSUMER_ACK_WAIT_MS: "30000", GATEWAY_TIMEOUT_MS: "5000", ...(concurrency ? { CONSUMER_CONCURRENCY: concurrency } : {}) } });
+  const cluster = await startLocalCluster({
+    env: {
+      LOG_LEVEL: "error",
+      CONSUMER_ACK_WAIT_MS: "30000",
+      GATEWAY_TIMEOUT_MS: "5000",
+      ...(concurrency ? { CONSUMER_CONCURRENCY: concurrency } : {}),
+    },
+  });
   try {
     cluster.sim.setLatency(latencyMs);
     await cluster.startNode("ingest", ["api"]);
@@ -43,7 +50,12 @@ async function measure(workers: number): Promise<ScalingRun> {
         for (let i = written; i < Math.min(tickets, written + 500); i++) {
           await writeToOutbox(trx, topology, {
             contract: TicketBookingConfirmed_v1,
-            body: { booking_id: "", ticket_id: randomUUID(), customer_email: "scaling@example.com", price: { amount: "10.00", currency: "EUR" } },
+            body: {
+              booking_id: "",
+              ticket_id: randomUUID(),
+              customer_email: "scaling@example.com",
+              price: { amount: "10.00", currency: "EUR" },
+            },
           });
         }
       });
@@ -60,7 +72,12 @@ async function measure(workers: number): Promise<ScalingRun> {
     const t10 = await at(Math.ceil(tickets * 0.1));
     const t90 = await at(Math.ceil(tickets * 0.9));
     const done = await at(tickets);
-    return { workers, ticketsPerSecond: (tickets * 0.8) / ((t90 - t10) / 1000), totalSeconds: (done - started) / 1000, receipts: receipts() };
+    return {
+      workers,
+      ticketsPerSecond: (tickets * 0.8) / ((t90 - t10) / 1000),
+      totalSeconds: (done - started) / 1000,
+      receipts: receipts(),
+    };
   } finally {
     await cluster.stop();
   }
@@ -76,7 +93,10 @@ async function main(): Promise<void> {
   }
   const [one, three] = [runs.find((r) => r.workers === 1), runs.find((r) => r.workers === 3)];
   if (one && three) figures["3 workers / 1 worker"] = verdict(three.ticketsPerSecond / one.ticketsPerSecond, 2.6);
-  report(`bench:scaling — ${tickets} tickets, gateway latency ${latencyMs} ms, CONSUMER_CONCURRENCY ${concurrency ?? "default"}, ${machine()}`, figures);
+  report(
+    `bench:scaling — ${tickets} tickets, gateway latency ${latencyMs} ms, CONSUMER_CONCURRENCY ${concurrency ?? "default"}, ${machine()}`,
+    figures,
+  );
 }
 
 await main();

@@ -12,7 +12,10 @@ import { startOperatorNode } from "../repl/operator-node.ts";
 try {
   const node = await startOperatorNode();
   // Moleculer's typings say a command gets its arguments as string[]; moleculer-repl passes them by name.
-  node.broker.options.replOptions = { delimiter: "tickets $", customCommands: operatorCommands as unknown as NonNullable<NonNullable<BrokerOptions["replOptions"]>["customCommands"]> };
+  node.broker.options.replOptions = {
+    delimiter: "tickets $",
+    customCommands: operatorCommands as unknown as NonNullable<NonNullable<BrokerOptions["replOptions"]>["customCommands"]>,
+  };
   node.broker.repl();
 } catch (error) {
   if (error instanceof ConfigError || error instanceof DependencyError) {

@@ -5,7 +5,12 @@ const csv = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .transform((s) => s.split(",").map((part) => part.trim()).filter(Boolean));
+    .transform((s) =>
+      s
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean),
+    );
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
@@ -28,7 +33,10 @@ export const EnvSchema = z.object({
   SERVICES: csv("all"),
   NODE_ID: z.string().min(1).optional(),
   /** Isolates clusters (Moleculer namespace, JetStream streams/subjects, Redis keys) sharing servers. */
-  NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]*$/, "letters, digits, _ and - only").default(""),
+  NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/, "letters, digits, _ and - only")
+    .default(""),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
@@ -46,7 +54,9 @@ export const EnvSchema = z.object({
   /** How long an Idempotency-Key (or an implicit per-request key) answers replays. */
   IDEMPOTENCY_RETENTION_MS: positiveInt(24 * 60 * 60_000),
   CONSUMER_MAX_DELIVERIES: positiveInt(8),
-  CONSUMER_BACKOFF_MS: csv("400,800,1000").pipe(z.array(z.string().regex(/^\d+$/, "comma-separated milliseconds").transform(Number)).min(1)),
+  CONSUMER_BACKOFF_MS: csv("400,800,1000").pipe(
+    z.array(z.string().regex(/^\d+$/, "comma-separated milliseconds").transform(Number)).min(1),
+  ),
   CONSUMER_BACKOFF_MAX_MS: positiveInt(30_000),
   CONSUMER_ACK_WAIT_MS: positiveInt(30_000),
   CONSUMER_CONCURRENCY: positiveInt(16),

@@ -2,7 +2,10 @@ import { z } from "zod";
 import { rebuildableReadModels } from "../lib/inspection/read-models.ts";
 
 /** Parameters of the admin actions; REPL arguments and HTTP query strings arrive as text, hence coerce. */
-const DeadLetterId = z.coerce.number({ message: "must be a dead-letter id" }).int("must be a dead-letter id").positive("must be a dead-letter id");
+const DeadLetterId = z.coerce
+  .number({ message: "must be a dead-letter id" })
+  .int("must be a dead-letter id")
+  .positive("must be a dead-letter id");
 
 export const DeadLetterParams = z.object({ id: DeadLetterId });
 

@@ -9,14 +9,17 @@ import type { MessageKind } from "../lib/messaging/topology.ts";
 export const Uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "must be a UUID");
 
 /** Deliberately loose (one @, no spaces): the seed accepted any string and its clients send `a@b.c`. */
-export const Email = z.string().max(255).regex(/^[^\s@]+@[^\s@]+$/, "must be an email address");
+export const Email = z
+  .string()
+  .max(255)
+  .regex(/^[^\s@]+@[^\s@]+$/, "must be an email address");
 
 /** RFC 3339 time in UTC (`Z`), any fractional precision. */
 export const UtcTime = z.iso.datetime({ message: "must be an RFC 3339 UTC time" });
 
 /** Money as the seed carries it: amount a decimal string with at most 2 decimals (NUMERIC(10,2)). */
 export const Money = z.object({
-  amount: z.string().regex(/^\d{1,8}(\.\d{1,2})?$/, "must be a decimal string like \"50.30\""),
+  amount: z.string().regex(/^\d{1,8}(\.\d{1,2})?$/, 'must be a decimal string like "50.30"'),
   currency: z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter ISO currency code"),
 });
 export type Money = z.infer<typeof Money>;

@@ -57,7 +57,11 @@ export type ShowView = z.infer<typeof ShowView>;
 /** POST /api/book-tickets. */
 export const BookTicketsRequest = z.object({
   show_id: Uuid,
-  number_of_tickets: z.number().int("must be a whole number").positive("number of tickets must be greater than 0").max(1_000_000, "at most 1000000"),
+  number_of_tickets: z
+    .number()
+    .int("must be a whole number")
+    .positive("number of tickets must be greater than 0")
+    .max(1_000_000, "at most 1000000"),
   customer_email: Email,
 });
 export type BookTicketsRequest = z.infer<typeof BookTicketsRequest>;

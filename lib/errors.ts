@@ -7,7 +7,10 @@ export class PermanentError extends Error {
 }
 
 export function isPermanent(error: unknown): boolean {
-  return error instanceof PermanentError || (typeof error === "object" && error !== null && (error as { permanent?: unknown }).permanent === true);
+  return (
+    error instanceof PermanentError ||
+    (typeof error === "object" && error !== null && (error as { permanent?: unknown }).permanent === true)
+  );
 }
 
 export function errorMessage(error: unknown): string {

@@ -67,13 +67,28 @@ export async function openRuntime(config: Config, logger: Logger, gatewayUrl: st
     closers.push(() => nc.drain());
     const backbone = await reach("JetStream", "Enable JetStream on the NATS server (-js).", async () => {
       const opened = await openBackbone(nc);
-      await ensureStreams(opened.jsm, topology, { replicas: config.JETSTREAM_REPLICAS, duplicateWindowMs: config.JETSTREAM_DUPLICATE_WINDOW_MS });
+      await ensureStreams(opened.jsm, topology, {
+        replicas: config.JETSTREAM_REPLICAS,
+        duplicateWindowMs: config.JETSTREAM_DUPLICATE_WINDOW_MS,
+      });
       return opened;
     });
     // The mirror's Redis is optional at start-up: it is reported as degraded and caught up later.
-    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 });
+    const redis = new Redis(config.REDIS_URL, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2_000,
+    });
     redis.on("error", () => undefined);
-    await redis.connect().catch((error) => logger.warn({ err: error.message }, `Redis at ${redact(config.REDIS_URL)} unreachable; the Streams mirror will lag until it is back`));
+    await redis
+      .connect()
+      .catch((error) =>
+        logger.warn(
+          { err: error.message },
+          `Redis at ${redact(config.REDIS_URL)} unreachable; the Streams mirror will lag until it is back`,
+        ),
+      );
     closers.push(async () => redis.disconnect());
 
     let relay: Promise<OutboxRelay> | undefined;
@@ -109,7 +124,11 @@ export async function openRuntime(config: Config, logger: Logger, gatewayUrl: st
           topology,
           logger,
           maxLen: config.REDIS_MIRROR_MAXLEN,
-          leadership: pgAdvisoryLeadership({ connectionString: config.POSTGRES_URL, key: `tickets-redis-mirror:${config.NAMESPACE}`, logger }),
+          leadership: pgAdvisoryLeadership({
+            connectionString: config.POSTGRES_URL,
+            key: `tickets-redis-mirror:${config.NAMESPACE}`,
+            logger,
+          }),
         }).then((started) => {
           (runtime as { mirror?: RedisMirror }).mirror = started;
           return started;

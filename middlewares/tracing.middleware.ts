@@ -27,7 +27,12 @@ export function TracingMiddleware(options: TracingOptions): Middleware {
       return function tracedAction(ctx: Context<unknown, MessageOrigin>) {
         const meta = ctx.meta;
         const callerTrace = { traceparent: meta.traceparent, tracestate: meta.tracestate };
-        const attributes = { "rpc.system": "moleculer", "rpc.method": action.name!, "moleculer.node_id": nodeId, "moleculer.caller_node_id": ctx.nodeID ?? "" };
+        const attributes = {
+          "rpc.system": "moleculer",
+          "rpc.method": action.name!,
+          "moleculer.node_id": nodeId,
+          "moleculer.caller_node_id": ctx.nodeID ?? "",
+        };
         return withLogContext({ correlationId: meta.correlationId }, () =>
           inSpan(action.name!, { kind: SpanKind.SERVER, attributes, parent: contextFrom(callerTrace) }, async () => {
             // Calls and outbox rows made by this action continue from its span; the caller's value

@@ -53,7 +53,10 @@ type HandlerThis = Service & DatabaseMethods & OutboxMethods;
 export function on<C extends MessageContract, S = HandlerThis>(
   contract: C,
   handle: (this: S, payload: PayloadOf<C>, delivery: HandlerDelivery) => Promise<void>,
-  options: { inbox?: "message" | ((payload: PayloadOf<C>, delivery: Delivery) => string); recordAttempts?: boolean | ((payload: PayloadOf<C>) => string) } = {},
+  options: {
+    inbox?: "message" | ((payload: PayloadOf<C>, delivery: Delivery) => string);
+    recordAttempts?: boolean | ((payload: PayloadOf<C>) => string);
+  } = {},
 ): Subscription {
   return {
     message: contract.name,
@@ -86,8 +89,18 @@ function contractOf(subscription: Subscription, delivery: Delivery): MessageCont
  * Records an attempt of (handler, key), committed before the attempt's transaction so it outlives an
  * attempt that dies after its gateway call; says whether an earlier one is on record, and its memo.
  */
-async function recordAttempt(runtime: Runtime, handler: string, key: string, memo: string | undefined): Promise<{ earlierAttempt: boolean; firstAttemptMemo?: string }> {
-  const inserted = await runtime.db("handler_attempts").insert({ handler, key, memo }).onConflict(["handler", "key"]).ignore().returning("memo");
+async function recordAttempt(
+  runtime: Runtime,
+  handler: string,
+  key: string,
+  memo: string | undefined,
+): Promise<{ earlierAttempt: boolean; firstAttemptMemo?: string }> {
+  const inserted = await runtime
+    .db("handler_attempts")
+    .insert({ handler, key, memo })
+    .onConflict(["handler", "key"])
+    .ignore()
+    .returning("memo");
   if (inserted.length > 0) return { earlierAttempt: false, firstAttemptMemo: memo };
   const earlier = await runtime.db("handler_attempts").where({ handler, key }).first("memo");
   return { earlierAttempt: true, firstAttemptMemo: earlier?.memo ?? memo };
@@ -123,10 +136,19 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         const key = subscription.inbox === "message" ? delivery.messageId : subscription.inbox(payload as never, delivery);
         const inboxName = durableName(this.name, handler);
         const attempt = subscription.recordAttempts
-          ? await recordAttempt(runtime, inboxName, key, typeof subscription.recordAttempts === "function" ? subscription.recordAttempts(payload as never) : undefined)
+          ? await recordAttempt(
+              runtime,
+              inboxName,
+              key,
+              typeof subscription.recordAttempts === "function" ? subscription.recordAttempts(payload as never) : undefined,
+            )
           : { earlierAttempt: delivery.deliveryCount > 1 };
         await runtime.db.transaction(async (trx) => {
-          const inserted = await trx("processed_messages").insert({ handler: inboxName, key }).onConflict(["handler", "key"]).ignore().returning("key");
+          const inserted = await trx("processed_messages")
+            .insert({ handler: inboxName, key })
+            .onConflict(["handler", "key"])
+            .ignore()
+            .returning("key");
           if (inserted.length > 0) {
             await subscription.handle.call(this, payload, { ...delivery, trx, ...attempt });
           } else {
@@ -185,7 +207,11 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           durable,
           contractOf: (delivery: Delivery) => contract ?? contractNamed(delivery.name),
           handlerName: handler,
-          retry: { maxDeliveries: config.CONSUMER_MAX_DELIVERIES, backoffMs: config.CONSUMER_BACKOFF_MS, backoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS },
+          retry: {
+            maxDeliveries: config.CONSUMER_MAX_DELIVERIES,
+            backoffMs: config.CONSUMER_BACKOFF_MS,
+            backoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
+          },
           ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
           concurrency: config.CONSUMER_CONCURRENCY,
           logger: this.logger,

@@ -3,11 +3,16 @@ import { errorMessage } from "../lib/errors.ts";
 
 /** A table in the style of the REPL's built-in commands: ASCII borders in gray, bold headings. */
 export function renderTable(helpers: ReplHelpers, headings: string[], rows: unknown[][]): string {
-  const border = Object.fromEntries(Object.entries(helpers.getBorderCharacters("honeywell")).map(([key, char]) => [key, helpers.kleur.gray(char)]));
-  return helpers.table([headings.map((h) => helpers.kleur.bold(h)), ...rows.map((row) => row.map((cell) => (cell == null ? "-" : String(cell))))], {
-    border,
-    drawHorizontalLine: (index: number, count: number) => index === 0 || index === 1 || index === count,
-  });
+  const border = Object.fromEntries(
+    Object.entries(helpers.getBorderCharacters("honeywell")).map(([key, char]) => [key, helpers.kleur.gray(char)]),
+  );
+  return helpers.table(
+    [headings.map((h) => helpers.kleur.bold(h)), ...rows.map((row) => row.map((cell) => (cell == null ? "-" : String(cell))))],
+    {
+      border,
+      drawHorizontalLine: (index: number, count: number) => index === 0 || index === 1 || index === count,
+    },
+  );
 }
 
 /** 950 ms, 12.3 s, 4 min 10 s, 2 h 5 min: enough precision for an operator. */

@@ -88,7 +88,12 @@ const ApiGatewayService: GatewaySchema = {
         autoAliases: false,
         bodyParsers: { json: { limit: "64kb", strict: true } },
         use: [
-          function adminGate(this: GatewayThis, req: StampedRequest & { parsedUrl: string }, res: ServerResponse, next: (err?: unknown) => void) {
+          function adminGate(
+            this: GatewayThis,
+            req: StampedRequest & { parsedUrl: string },
+            res: ServerResponse,
+            next: (err?: unknown) => void,
+          ) {
             try {
               checkAdminAccess(runtimeOf(this.broker).config.ADMIN_TOKEN, req, res);
               // An unknown admin path is a JSON 404, not the web UI's page fallback.
@@ -144,7 +149,19 @@ const ApiGatewayService: GatewaySchema = {
       const { requestId, correlationId } = stampRequest(req, res);
       const status = statusOf(error);
       if (status >= 500) {
-        this.logger.error({ status, err: error.message, causes: describeFailure(error), stack: error.stack, method: req.method, url: req.url, request_id: requestId, correlation_id: correlationId }, "HTTP error");
+        this.logger.error(
+          {
+            status,
+            err: error.message,
+            causes: describeFailure(error),
+            stack: error.stack,
+            method: req.method,
+            url: req.url,
+            request_id: requestId,
+            correlation_id: correlationId,
+          },
+          "HTTP error",
+        );
       }
       // a dependency is away (Postgres restarting, circuit open): tell clients when to retry
       res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...(status === 503 ? { "Retry-After": "1" } : {}) });

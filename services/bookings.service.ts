@@ -30,12 +30,22 @@ const BookingsService: TicketsServiceSchema = {
             if (!(await bookings.insertBooking(trx, bookingId, request))) throw new HttpError(404, "show not found");
             await this.publish(
               trx,
-              { contract: BookingMade_v1, body: { number_of_tickets: request.number_of_tickets, booking_id: bookingId, customer_email: request.customer_email, show_id: request.show_id }, idempotencyKey: ctx.meta.idempotencyKey },
+              {
+                contract: BookingMade_v1,
+                body: {
+                  number_of_tickets: request.number_of_tickets,
+                  booking_id: bookingId,
+                  customer_email: request.customer_email,
+                  show_id: request.show_id,
+                },
+                idempotencyKey: ctx.meta.idempotencyKey,
+              },
               ctx.meta,
             );
             // Seats last: the show's row stays locked only from here to the commit, so bookers of
             // one show queue on the shortest possible window. A refusal rolls the rest back.
-            if (!(await bookings.takeSeats(trx, request.show_id, request.number_of_tickets))) throw new HttpError(400, "not enough seats available");
+            if (!(await bookings.takeSeats(trx, request.show_id, request.number_of_tickets)))
+              throw new HttpError(400, "not enough seats available");
             return { status: 201, body: { booking_id: bookingId } };
           }),
         );
@@ -56,7 +66,12 @@ const BookingsService: TicketsServiceSchema = {
         const eventId = await bookings.deadNationEventOf(delivery.trx, booking.show_id);
         if (!eventId) throw new PermanentError(`show ${booking.show_id} of booking ${booking.booking_id} does not exist`);
         await this.runtime.gateway.deadNation.book(
-          { booking_id: booking.booking_id, event_id: eventId, number_of_tickets: booking.number_of_tickets, customer_address: booking.customer_email },
+          {
+            booking_id: booking.booking_id,
+            event_id: eventId,
+            number_of_tickets: booking.number_of_tickets,
+            customer_address: booking.customer_email,
+          },
           { correlationId: delivery.correlationId, traceparent: delivery.traceparent },
         );
       },

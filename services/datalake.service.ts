@@ -9,7 +9,12 @@ const DataLakeService: TicketsServiceSchema = {
   subscriptions: {
     StoreToDataLake: onEveryEvent(async function (event, delivery) {
       await this.db("events")
-        .insert({ event_id: event.header.id, published_at: event.header.published_at, event_name: delivery.name, event_payload: delivery.raw })
+        .insert({
+          event_id: event.header.id,
+          published_at: event.header.published_at,
+          event_name: delivery.name,
+          event_payload: delivery.raw,
+        })
         .onConflict("event_id")
         .ignore();
     }),

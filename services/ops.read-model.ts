@@ -82,7 +82,10 @@ async function lockBooking(trx: Transaction, table: string, bookingId: string): 
 
 /** The booking holding a ticket, locked; `\\?` is jsonb's key-exists operator (knex reads a bare ? as a binding). */
 async function lockBookingOfTicket(trx: Transaction, table: string, ticketId: string): Promise<LockedBooking | undefined> {
-  const result = await trx.raw(`SELECT booking_id, payload FROM ?? WHERE payload->'tickets' \\? ? ORDER BY booking_id LIMIT 1 FOR UPDATE`, [table, ticketId]);
+  const result = await trx.raw(`SELECT booking_id, payload FROM ?? WHERE payload->'tickets' \\? ? ORDER BY booking_id LIMIT 1 FOR UPDATE`, [
+    table,
+    ticketId,
+  ]);
   return result.rows[0];
 }
 
@@ -94,13 +97,21 @@ async function isTicketWithoutBooking(trx: Transaction, ticketId: string): Promi
 }
 
 /** Writes the ticket back when the event changed something (a redelivery changes nothing and writes nothing). */
-async function updateTicket(trx: Transaction, table: string, locked: LockedBooking, ticketId: string, change: (ticket: OpsTicketView) => boolean): Promise<void> {
+async function updateTicket(
+  trx: Transaction,
+  table: string,
+  locked: LockedBooking,
+  ticketId: string,
+  change: (ticket: OpsTicketView) => boolean,
+): Promise<void> {
   const booking = toView(locked.payload);
   const ticket = booking.tickets[ticketId] ?? emptyTicket();
   if (!change(ticket)) return;
   booking.tickets[ticketId] = ticket;
   booking.last_update = utcNow();
-  await trx(table).where("booking_id", locked.booking_id).update({ payload: JSON.stringify(booking) });
+  await trx(table)
+    .where("booking_id", locked.booking_id)
+    .update({ payload: JSON.stringify(booking) });
 }
 
 /** Sets `field` (and its companions) when `at` is earlier than what the ticket holds. */
@@ -123,8 +134,16 @@ async function onTicketOfAnyBooking(trx: Transaction, table: string, ticketId: s
 /** How each event changes the read model; the live handlers and the rebuild share these. */
 export const applyToOpsReadModel = {
   async bookingMade(trx: Transaction, event: PayloadOf<typeof BookingMade_v1>, table = OPS_TABLE) {
-    const booking: OpsBookingView = { booking_id: event.booking_id, booked_at: event.header.published_at, tickets: {}, last_update: utcNow() };
-    await trx(table).insert({ booking_id: event.booking_id, payload: JSON.stringify(booking) }).onConflict("booking_id").ignore();
+    const booking: OpsBookingView = {
+      booking_id: event.booking_id,
+      booked_at: event.header.published_at,
+      tickets: {},
+      last_update: utcNow(),
+    };
+    await trx(table)
+      .insert({ booking_id: event.booking_id, payload: JSON.stringify(booking) })
+      .onConflict("booking_id")
+      .ignore();
   },
 
   async ticketConfirmed(trx: Transaction, event: PayloadOf<typeof TicketBookingConfirmed_v1>, table = OPS_TABLE) {
@@ -140,17 +159,31 @@ export const applyToOpsReadModel = {
       table,
       locked,
       event.ticket_id,
-      earliest("confirmed_at", event.header.published_at, { price_amount: event.price.amount, price_currency: event.price.currency, customer_email: event.customer_email }),
+      earliest("confirmed_at", event.header.published_at, {
+        price_amount: event.price.amount,
+        price_currency: event.price.currency,
+        customer_email: event.customer_email,
+      }),
     );
   },
 
   async ticketPrinted(trx: Transaction, event: PayloadOf<typeof TicketPrinted_v1>, table = OPS_TABLE) {
-    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest("printed_at", event.header.published_at, { printed_file_name: event.file_name }));
+    await onTicketOfAnyBooking(
+      trx,
+      table,
+      event.ticket_id,
+      earliest("printed_at", event.header.published_at, { printed_file_name: event.file_name }),
+    );
   },
 
   /** The receipt's own time, not the event's (as the seed). */
   async ticketReceiptIssued(trx: Transaction, event: PayloadOf<typeof TicketReceiptIssued_v1>, table = OPS_TABLE) {
-    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest("receipt_issued_at", event.issued_at, { receipt_number: event.receipt_number }));
+    await onTicketOfAnyBooking(
+      trx,
+      table,
+      event.ticket_id,
+      earliest("receipt_issued_at", event.issued_at, { receipt_number: event.receipt_number }),
+    );
   },
 
   async ticketRefunded(trx: Transaction, event: PayloadOf<typeof TicketRefunded_v1>, table = OPS_TABLE) {
@@ -176,9 +209,7 @@ const replayed = new Map<string, (trx: Transaction, payload: any, table: string)
 
 /** Newest booking first; with a date, only bookings with a ticket whose receipt was issued that UTC day. */
 export async function listOpsBookings(db: Database, filter: { receiptIssueDate?: string } = {}): Promise<OpsBookingView[]> {
-  const query = db(OPS_TABLE)
-    .select("payload")
-    .orderByRaw("(payload->>'booked_at')::timestamptz DESC, booking_id DESC");
+  const query = db(OPS_TABLE).select("payload").orderByRaw("(payload->>'booked_at')::timestamptz DESC, booking_id DESC");
   if (filter.receiptIssueDate) {
     query.whereRaw(
       `EXISTS (SELECT 1 FROM jsonb_each(payload->'tickets') AS t(ticket_id, ticket)
@@ -297,7 +328,10 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
     checkpoint = await startFresh(db, new Date(Date.now() - (options.lakeLagMs ?? 5_000)));
     logger.info({ target: REBUILD_TABLE, cutoff: isoOf(checkpoint.cutoff) }, "ops read model rebuild started");
   } else {
-    logger.info({ target: REBUILD_TABLE, applied: checkpoint.applied, skipped: checkpoint.skipped }, "ops read model rebuild resumed from its checkpoint");
+    logger.info(
+      { target: REBUILD_TABLE, applied: checkpoint.applied, skipped: checkpoint.skipped },
+      "ops read model rebuild resumed from its checkpoint",
+    );
   }
 
   for (;;) {
@@ -305,14 +339,20 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
     const replayedCount = await db.transaction(async (trx) => {
       const events = await lakeEvents(trx, (query) => {
         query.where("published_at", "<=", from.cutoff).limit(batchSize);
-        if (from.last_published_at) query.whereRaw("(published_at, event_id) > (?::timestamp, ?::uuid)", [from.last_published_at, from.last_event_id]);
+        if (from.last_published_at)
+          query.whereRaw("(published_at, event_id) > (?::timestamp, ?::uuid)", [from.last_published_at, from.last_event_id]);
       });
       const last = events.at(-1);
       if (!last) return 0;
       const counts = await replay(trx, events, logger, REBUILD_TABLE);
       await trx(CHECKPOINT_TABLE)
         .where("target", REBUILD_TABLE)
-        .update({ last_published_at: last.published_at, last_event_id: last.event_id, applied: trx.raw("applied + ?", [counts.applied]), skipped: trx.raw("skipped + ?", [counts.skipped]) });
+        .update({
+          last_published_at: last.published_at,
+          last_event_id: last.event_id,
+          applied: trx.raw("applied + ?", [counts.applied]),
+          skipped: trx.raw("skipped + ?", [counts.skipped]),
+        });
       return events.length;
     });
     if (replayedCount === 0) break;
@@ -340,11 +380,16 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
     }
     await trx(CHECKPOINT_TABLE)
       .where("target", REBUILD_TABLE)
-      .update({ applied: trx.raw("applied + ?", [counts.applied]), skipped: trx.raw("skipped + ?", [counts.skipped]), finished_at: trx.fn.now() });
+      .update({
+        applied: trx.raw("applied + ?", [counts.applied]),
+        skipped: trx.raw("skipped + ?", [counts.skipped]),
+        finished_at: trx.fn.now(),
+      });
     return mark;
   });
   const progress: RebuildProgress = { ...progressOf((await readCheckpoint(db))!, true), target: swap ? OPS_TABLE : REBUILD_TABLE };
-  if (lakeMark !== undefined) progress.lakeCaughtUp = await reapplyWhatTheLakeCaughtUp(db, options.dataLake!, lakeMark, afterCutoff, logger);
+  if (lakeMark !== undefined)
+    progress.lakeCaughtUp = await reapplyWhatTheLakeCaughtUp(db, options.dataLake!, lakeMark, afterCutoff, logger);
   logger.info({ ...progress, swapped: swap }, "ops read model rebuild finished");
   await options.onProgress?.(progress);
   return progress;
@@ -370,7 +415,16 @@ async function startFresh(db: Database, cutoff: Date): Promise<Checkpoint> {
     await trx.raw("CREATE TABLE ?? (LIKE ?? INCLUDING ALL)", [REBUILD_TABLE, OPS_TABLE]);
     // published_at is UTC wall time without a zone; the cutoff is kept the same way.
     await trx(CHECKPOINT_TABLE)
-      .insert({ target: REBUILD_TABLE, cutoff: trx.raw("?::timestamptz AT TIME ZONE 'UTC'", [cutoff.toISOString()]), last_published_at: null, last_event_id: null, applied: 0, skipped: 0, started_at: trx.fn.now(), finished_at: null })
+      .insert({
+        target: REBUILD_TABLE,
+        cutoff: trx.raw("?::timestamptz AT TIME ZONE 'UTC'", [cutoff.toISOString()]),
+        last_published_at: null,
+        last_event_id: null,
+        applied: 0,
+        skipped: 0,
+        started_at: trx.fn.now(),
+        finished_at: null,
+      })
       .onConflict("target")
       .merge();
   });
@@ -378,11 +432,20 @@ async function startFresh(db: Database, cutoff: Date): Promise<Checkpoint> {
 }
 
 /** After a swap: once the lake holds everything up to the swap, applies the events after the cutoff again, to the live table. */
-async function reapplyWhatTheLakeCaughtUp(db: Database, lake: DataLakeProgress, mark: number, afterCutoff: (query: Knex.QueryBuilder) => void, logger: Logger): Promise<boolean> {
+async function reapplyWhatTheLakeCaughtUp(
+  db: Database,
+  lake: DataLakeProgress,
+  mark: number,
+  afterCutoff: (query: Knex.QueryBuilder) => void,
+  logger: Logger,
+): Promise<boolean> {
   try {
     await lake.reached(mark);
   } catch (error) {
-    logger.error({ err: errorMessage(error) }, "ops read model swapped, but the data lake did not catch up: events applied live just before the swap may be missing; run the rebuild again");
+    logger.error(
+      { err: errorMessage(error) },
+      "ops read model swapped, but the data lake did not catch up: events applied live just before the swap may be missing; run the rebuild again",
+    );
     return false;
   }
   const { applied } = await db.transaction(async (trx) => replay(trx, await lakeEvents(trx, afterCutoff), logger, OPS_TABLE));
@@ -433,7 +496,10 @@ async function replay(trx: Transaction, events: LakeEvent[], logger: Logger, tab
       applied++;
     } catch (error) {
       skipped++;
-      logger.warn({ event_id: event.event_id, event_name: event.event_name, err: errorMessage(error) }, "ops read model rebuild skipped an event");
+      logger.warn(
+        { event_id: event.event_id, event_name: event.event_name, err: errorMessage(error) },
+        "ops read model rebuild skipped an event",
+      );
     }
   }
   return { applied, skipped };
@@ -448,7 +514,9 @@ function progressOf(checkpoint: Checkpoint, done: boolean): RebuildProgress {
     cutoff: isoOf(checkpoint.cutoff),
     applied: checkpoint.applied,
     skipped: checkpoint.skipped,
-    position: checkpoint.last_published_at ? { published_at: isoOf(checkpoint.last_published_at), event_id: checkpoint.last_event_id! } : undefined,
+    position: checkpoint.last_published_at
+      ? { published_at: isoOf(checkpoint.last_published_at), event_id: checkpoint.last_event_id! }
+      : undefined,
     done,
   };
 }

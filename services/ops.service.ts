@@ -10,7 +10,14 @@ import {
 } from "../contracts/index.ts";
 import { OpsBookingsQuery, type OpsBookingView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http/http-errors.ts";
-import { applyToOpsReadModel, getOpsBooking, listOpsBookings, rebuildOpsReadModel, jetStreamDataLake, type RebuildOptions } from "./ops.read-model.ts";
+import {
+  applyToOpsReadModel,
+  getOpsBooking,
+  listOpsBookings,
+  rebuildOpsReadModel,
+  jetStreamDataLake,
+  type RebuildOptions,
+} from "./ops.read-model.ts";
 import type { Transaction } from "../lib/database/db.ts";
 import type { Logger } from "../lib/observability/logger.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";

@@ -26,7 +26,8 @@ const RefundsService: TicketsServiceSchema = {
         const ticketId = validate(TicketRefundParams, ctx.params).ticket_id.toLowerCase();
         const standing = await refunds.ticketStanding(this.db, ticketId);
         if (standing === "unknown") throw new HttpError(404, `ticket ${ticketId} not found`);
-        if (standing === "canceled") throw new HttpError(409, `ticket ${ticketId} was canceled; its refund goes through the tickets-to-refund sheet`);
+        if (standing === "canceled")
+          throw new HttpError(409, `ticket ${ticketId} was canceled; its refund goes through the tickets-to-refund sheet`);
         const key = `refund-${ticketId}`;
         const result = await this.transaction((trx) =>
           oncePerKey(trx, "ticket-refund", key, requestHash({ ticket_id: ticketId }), async () => {

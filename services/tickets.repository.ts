@@ -27,7 +27,10 @@ export async function cancel(db: Database, ticket: TicketFacts): Promise<void> {
 }
 
 export async function listActive(db: Database): Promise<TicketView[]> {
-  const rows = await db("tickets").select("ticket_id", "price_amount", "price_currency", "customer_email").whereNull("deleted_at").orderBy("ticket_id");
+  const rows = await db("tickets")
+    .select("ticket_id", "price_amount", "price_currency", "customer_email")
+    .whereNull("deleted_at")
+    .orderBy("ticket_id");
   return rows.map((r) => ({
     ticket_id: r.ticket_id,
     price: { amount: r.price_amount, currency: r.price_currency.trim() },

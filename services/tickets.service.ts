@@ -1,6 +1,12 @@
 import type { Context } from "moleculer";
 import type { GatewayClient } from "../adapters/gateway-client.ts";
-import { TicketBookingCanceled_v1, TicketBookingConfirmed_v1, TicketPrinted_v1, TicketReceiptIssued_v1, type PayloadOf } from "../contracts/index.ts";
+import {
+  TicketBookingCanceled_v1,
+  TicketBookingConfirmed_v1,
+  TicketPrinted_v1,
+  TicketReceiptIssued_v1,
+  type PayloadOf,
+} from "../contracts/index.ts";
 import { TicketsStatusRequest, type TicketView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http/http-errors.ts";
 import { oncePerKey, reply, requestHash } from "../lib/http/idempotency.ts";
@@ -28,7 +34,11 @@ const TicketsService: TicketsServiceSchema = {
             for (const ticket of request.tickets) {
               const body = { ticket_id: ticket.ticket_id, customer_email: ticket.customer_email, price: ticket.price };
               if (ticket.status === "confirmed") {
-                await this.publish(trx, { contract: TicketBookingConfirmed_v1, body: { booking_id: ticket.booking_id ?? "", ...body }, idempotencyKey: key }, ctx.meta);
+                await this.publish(
+                  trx,
+                  { contract: TicketBookingConfirmed_v1, body: { booking_id: ticket.booking_id ?? "", ...body }, idempotencyKey: key },
+                  ctx.meta,
+                );
               } else {
                 await this.publish(trx, { contract: TicketBookingCanceled_v1, body, idempotencyKey: key }, ctx.meta);
               }
@@ -77,7 +87,11 @@ const TicketsService: TicketsServiceSchema = {
         const fileName = `${ticket.ticket_id}-ticket.html`;
         const content = `<html><body>Ticket ID: ${ticket.ticket_id}, Price: ${ticket.price.amount} ${ticket.price.currency}</body></html>`;
         await this.runtime.gateway.files.put(fileName, content, delivery);
-        await this.publish(delivery.trx, { contract: TicketPrinted_v1, body: { ticket_id: ticket.ticket_id, file_name: fileName } }, delivery);
+        await this.publish(
+          delivery.trx,
+          { contract: TicketPrinted_v1, body: { ticket_id: ticket.ticket_id, file_name: fileName } },
+          delivery,
+        );
       },
       { inbox: perTicket },
     ),

@@ -332,7 +332,8 @@ export async function startGatewaySimulator(opts: GatewaySimulatorOptions = {}):
       const times = b.times ?? 1;
       const status = b.status ?? 500;
       if (typeof times !== "number" || !Number.isInteger(times) || times < 1) throw new BadRequest("times must be a positive integer");
-      if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) throw new BadRequest("status must be an HTTP status");
+      if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599)
+        throw new BadRequest("status must be an HTTP status");
       if (b.method !== undefined && typeof b.method !== "string") throw new BadRequest("method must be a string");
       const pathText = requireString(b, "path");
       const path = b.regex === true ? new RegExp(pathText) : pathText;
@@ -352,9 +353,7 @@ export async function startGatewaySimulator(opts: GatewaySimulatorOptions = {}):
 
   function takeFault(method: string, path: string): Fault | undefined {
     const f = faults.find(
-      (f) =>
-        (!f.method || f.method.toUpperCase() === method) &&
-        (typeof f.path === "string" ? f.path === path : f.path.test(path)),
+      (f) => (!f.method || f.method.toUpperCase() === method) && (typeof f.path === "string" ? f.path === path : f.path.test(path)),
     );
     if (!f) return undefined;
     if (--f.remaining <= 0) faults = faults.filter((x) => x !== f);

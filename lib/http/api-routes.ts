@@ -46,7 +46,11 @@ export const publicApi: Record<string, ApiRoute> = {
     summary: "Confirm or cancel tickets (from the ticket partner); one event per ticket, all or nothing",
     body: TicketsStatusRequest,
     headers: [idempotencyKey(true)],
-    responses: { 200: { description: "Accepted; the events are on their way" }, 400: { description: "Invalid body or missing Idempotency-Key" }, 422: { description: "Idempotency-Key reused with another body" } },
+    responses: {
+      200: { description: "Accepted; the events are on their way" },
+      400: { description: "Invalid body or missing Idempotency-Key" },
+      422: { description: "Idempotency-Key reused with another body" },
+    },
   },
   "GET /tickets": {
     action: "tickets.list",
@@ -58,7 +62,12 @@ export const publicApi: Record<string, ApiRoute> = {
     summary: "Create a show tied to a Dead Nation event",
     body: CreateShowRequest,
     headers: [idempotencyKey(false)],
-    responses: { 201: { description: "Created; Location: /api/shows/{show_id}", body: ShowCreated }, 400: { description: "Invalid body" }, 409: { description: "dead_nation_id already used" }, 422: { description: "Idempotency-Key reused with another body" } },
+    responses: {
+      201: { description: "Created; Location: /api/shows/{show_id}", body: ShowCreated },
+      400: { description: "Invalid body" },
+      409: { description: "dead_nation_id already used" },
+      422: { description: "Idempotency-Key reused with another body" },
+    },
   },
   "GET /shows": {
     action: "shows.list",
@@ -69,7 +78,11 @@ export const publicApi: Record<string, ApiRoute> = {
     action: "shows.get",
     summary: "One show, with the seats still for sale",
     params: z.object({ show_id: Uuid }),
-    responses: { 200: { description: "The show", body: ShowView }, 400: { description: "Invalid show ID format" }, 404: { description: "Show not found" } },
+    responses: {
+      200: { description: "The show", body: ShowView },
+      400: { description: "Invalid show ID format" },
+      404: { description: "Show not found" },
+    },
   },
   "POST /book-tickets": {
     action: "bookings.book",
@@ -77,7 +90,10 @@ export const publicApi: Record<string, ApiRoute> = {
     body: BookTicketsRequest,
     headers: [idempotencyKey(false)],
     responses: {
-      201: { description: "Booked; Location: /api/ops/bookings/{booking_id} (the ops report's view, there once BookingMade_v1 is handled)", body: BookingCreated },
+      201: {
+        description: "Booked; Location: /api/ops/bookings/{booking_id} (the ops report's view, there once BookingMade_v1 is handled)",
+        body: BookingCreated,
+      },
       400: { description: "Invalid body, or not enough seats available" },
       404: { description: "Show not found" },
       422: { description: "Idempotency-Key reused with another body" },
@@ -93,7 +109,11 @@ export const publicApi: Record<string, ApiRoute> = {
     action: "ops.getBooking",
     summary: "Ops read model: one booking",
     params: z.object({ id: Uuid }),
-    responses: { 200: { description: "The booking", body: OpsBookingView }, 400: { description: "Invalid booking ID format" }, 404: { description: "Booking not found" } },
+    responses: {
+      200: { description: "The booking", body: OpsBookingView },
+      400: { description: "Invalid booking ID format" },
+      404: { description: "Booking not found" },
+    },
   },
   "PUT /ticket-refund/:ticket_id": {
     action: "refunds.requestRefund",

@@ -11,7 +11,10 @@ export class HttpError extends MoleculerClientError {
 }
 
 function httpErrorType(status: number): string {
-  return ({ 400: "BAD_REQUEST", 404: "NOT_FOUND", 409: "CONFLICT", 422: "UNPROCESSABLE_ENTITY" } as Record<number, string>)[status] ?? "CLIENT_ERROR";
+  return (
+    ({ 400: "BAD_REQUEST", 404: "NOT_FOUND", 409: "CONFLICT", 422: "UNPROCESSABLE_ENTITY" } as Record<number, string>)[status] ??
+    "CLIENT_ERROR"
+  );
 }
 
 export interface FieldProblem {

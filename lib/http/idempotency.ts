@@ -50,7 +50,11 @@ export async function oncePerKey<T>(
   hash: string,
   work: () => Promise<{ status: number; body: T }>,
 ): Promise<StoredResponse<T>> {
-  const inserted = await trx("idempotency_keys").insert({ scope, key, request_hash: hash }).onConflict(["scope", "key"]).ignore().returning("key");
+  const inserted = await trx("idempotency_keys")
+    .insert({ scope, key, request_hash: hash })
+    .onConflict(["scope", "key"])
+    .ignore()
+    .returning("key");
   if (inserted.length === 0) {
     const stored = await trx("idempotency_keys").where({ scope, key }).first();
     if (stored.request_hash !== hash) {
@@ -59,7 +63,9 @@ export async function oncePerKey<T>(
     return { status: stored.status, body: stored.response as T, replayed: true };
   }
   const result = await work();
-  await trx("idempotency_keys").where({ scope, key }).update({ status: result.status, response: JSON.stringify(result.body ?? null) });
+  await trx("idempotency_keys")
+    .where({ scope, key })
+    .update({ status: result.status, response: JSON.stringify(result.body ?? null) });
   return { ...result, replayed: false };
 }
 

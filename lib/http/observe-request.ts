@@ -24,7 +24,11 @@ export function observeRequest(req: RoutedRequest, res: ServerResponse, handle: 
   const { correlationId } = stampRequest(req, res);
   const parent = propagation.extract(ROOT_CONTEXT, req.headers);
   const method = req.method ?? "GET";
-  const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "url.path": (req.url ?? "/").split("?")[0] } }, parent);
+  const span = tracer.startSpan(
+    method,
+    { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "url.path": (req.url ?? "/").split("?")[0] } },
+    parent,
+  );
   res.setHeader("X-Trace-ID", span.spanContext().traceId);
   const started = process.hrtime.bigint();
 

@@ -17,7 +17,10 @@ export interface OpenApiOperation {
   "x-moleculer-action": string;
   parameters?: { name: string; in: "path" | "query" | "header"; required: boolean; description?: string; schema: JsonSchema }[];
   requestBody?: { required: boolean; content: { "application/json": { schema: JsonSchema } } };
-  responses: Record<string, { description: string; headers?: Record<string, unknown>; content?: { "application/json": { schema: JsonSchema } } }>;
+  responses: Record<
+    string,
+    { description: string; headers?: Record<string, unknown>; content?: { "application/json": { schema: JsonSchema } } }
+  >;
 }
 
 const COMPONENT = (id: string) => `#/components/schemas/${id}`;
@@ -30,7 +33,11 @@ const errorBody = { $ref: COMPONENT("ErrorResponse") };
  * component and is referenced by name. Schemas describe what a request may carry (zod's "input"
  * side: fields with a default are optional).
  */
-export function buildOpenApiDocument(aliases: Record<string, unknown>, routes: Record<string, ApiRoute>, basePath = "/api"): OpenApiDocument {
+export function buildOpenApiDocument(
+  aliases: Record<string, unknown>,
+  routes: Record<string, ApiRoute>,
+  basePath = "/api",
+): OpenApiDocument {
   const names = new Map<z.ZodType, string>();
   for (const [name, value] of Object.entries(httpContracts)) if (value instanceof z.ZodType) names.set(value, name);
 
@@ -47,7 +54,8 @@ export function buildOpenApiDocument(aliases: Record<string, unknown>, routes: R
     }
   };
   for (const route of Object.values(routes)) {
-    for (const schema of [route.body, route.query, route.params, ...Object.values(route.responses).map((r) => r.body)]) if (schema) schemaRef(schema);
+    for (const schema of [route.body, route.query, route.params, ...Object.values(route.responses).map((r) => r.body)])
+      if (schema) schemaRef(schema);
   }
   const generated = z.toJSONSchema(registry, { uri: COMPONENT, io: "input", unrepresentable: "any" }).schemas as Record<string, JsonSchema>;
   const clean = ({ $schema: _schema, $id: _id, ...rest }: JsonSchema) => rest;
@@ -82,17 +90,31 @@ export function buildOpenApiDocument(aliases: Record<string, unknown>, routes: R
 }
 
 /** `expanded` gives a schema's own JSON Schema (parameters are listed one by one, never as a $ref). */
-function operationOf(route: ApiRoute, schemaOf: (schema: z.ZodType) => JsonSchema, expanded: (schema: z.ZodType) => JsonSchema): OpenApiOperation {
+function operationOf(
+  route: ApiRoute,
+  schemaOf: (schema: z.ZodType) => JsonSchema,
+  expanded: (schema: z.ZodType) => JsonSchema,
+): OpenApiOperation {
   const operation = { operationId: route.action, summary: route.summary, "x-moleculer-action": route.action } as OpenApiOperation;
   const parameters: NonNullable<OpenApiOperation["parameters"]> = [];
-  for (const [where, schema] of [["path", route.params], ["query", route.query]] as const) {
+  for (const [where, schema] of [
+    ["path", route.params],
+    ["query", route.query],
+  ] as const) {
     if (!schema) continue;
     const object = expanded(schema) as { properties?: Record<string, JsonSchema>; required?: string[] };
     for (const [name, property] of Object.entries(object.properties ?? {})) {
       parameters.push({ name, in: where, required: where === "path" || (object.required ?? []).includes(name), schema: property });
     }
   }
-  for (const header of route.headers ?? []) parameters.push({ name: header.name, in: "header", required: header.required, description: header.description, schema: { type: "string", minLength: 1 } });
+  for (const header of route.headers ?? [])
+    parameters.push({
+      name: header.name,
+      in: "header",
+      required: header.required,
+      description: header.description,
+      schema: { type: "string", minLength: 1 },
+    });
   if (parameters.length > 0) operation.parameters = parameters;
   if (route.body) operation.requestBody = { required: true, content: { "application/json": { schema: schemaOf(route.body) } } };
 
@@ -126,10 +148,16 @@ export function renderApiDocsPage(doc: OpenApiDocument): string {
   for (const [path, operations] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(operations)) {
       const params = (op.parameters ?? [])
-        .map((p) => `<li><code>${escapeHtml(p.name)}</code> <em>${p.in}${p.required ? ", required" : ""}</em>${p.description ? ` — ${escapeHtml(p.description)}` : ""}</li>`)
+        .map(
+          (p) =>
+            `<li><code>${escapeHtml(p.name)}</code> <em>${p.in}${p.required ? ", required" : ""}</em>${p.description ? ` — ${escapeHtml(p.description)}` : ""}</li>`,
+        )
         .join("");
       const responses = Object.entries(op.responses)
-        .map(([status, r]) => `<li><strong>${status}</strong> ${escapeHtml(r.description)}${r.content ? ` — <code>${escapeHtml(refName(r.content["application/json"].schema))}</code>` : ""}</li>`)
+        .map(
+          ([status, r]) =>
+            `<li><strong>${status}</strong> ${escapeHtml(r.description)}${r.content ? ` — <code>${escapeHtml(refName(r.content["application/json"].schema))}</code>` : ""}</li>`,
+        )
         .join("");
       sections.push(`<section id="${escapeHtml(op.operationId)}">
   <h2><span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h2>

@@ -1,4 +1,11 @@
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { MessageContract, PayloadOf } from "../../contracts/index.ts";
 import { errorMessage, isPermanent, PermanentError } from "../errors.ts";
@@ -121,8 +128,14 @@ export class MessageConsumer<C extends MessageContract> {
     const existing = await jsm.consumers.info(stream, durable).catch(() => null);
     if (existing && (existing.config.ack_wait !== config.ack_wait || (existing.config.max_ack_pending ?? 0) < config.max_ack_pending)) {
       // a durable outlives the node that made it: a restart with a new ack wait must reach the server
-      this.options.logger.info({ durable, ack_wait_ms: ackWaitMs, was_ms: (existing.config.ack_wait ?? 0) / 1_000_000 }, "updating the durable consumer's settings");
-      await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait, max_ack_pending: Math.max(existing.config.max_ack_pending ?? 0, config.max_ack_pending) });
+      this.options.logger.info(
+        { durable, ack_wait_ms: ackWaitMs, was_ms: (existing.config.ack_wait ?? 0) / 1_000_000 },
+        "updating the durable consumer's settings",
+      );
+      await jsm.consumers.update(stream, durable, {
+        ack_wait: config.ack_wait,
+        max_ack_pending: Math.max(existing.config.max_ack_pending ?? 0, config.max_ack_pending),
+      });
     }
     if (!existing) {
       await jsm.consumers.add(stream, config).catch(async (error) => {
@@ -162,11 +175,19 @@ export class MessageConsumer<C extends MessageContract> {
     const endTimer = messageDuration.startTimer(labels);
     messagesProcessed.inc(labels);
     try {
-      await inHandlerSpan({ ...delivery, ...labels }, () => this.options.handle(decodePayload(this.options.contractOf(delivery), delivery.raw), delivery));
+      await inHandlerSpan({ ...delivery, ...labels }, () =>
+        this.options.handle(decodePayload(this.options.contractOf(delivery), delivery.raw), delivery),
+      );
       msg.ack();
     } catch (error) {
       messagesFailed.inc(labels);
-      const log = { handler: handlerName, message_id: delivery.messageId, correlation_id: delivery.correlationId, deliveries: delivery.deliveryCount, err: errorMessage(error) };
+      const log = {
+        handler: handlerName,
+        message_id: delivery.messageId,
+        correlation_id: delivery.correlationId,
+        deliveries: delivery.deliveryCount,
+        err: errorMessage(error),
+      };
       if (isPermanent(error) || delivery.deliveryCount >= retry.maxDeliveries) {
         await this.deadLetter(msg, delivery, error, labels);
       } else {
@@ -184,7 +205,13 @@ export class MessageConsumer<C extends MessageContract> {
       await this.options.deadLetter({ delivery, error: errorMessage(error) });
       messagesDeadLettered.inc(labels);
       this.options.logger.error(
-        { handler: this.options.handlerName, message_id: delivery.messageId, correlation_id: delivery.correlationId, deliveries: delivery.deliveryCount, err: errorMessage(error) },
+        {
+          handler: this.options.handlerName,
+          message_id: delivery.messageId,
+          correlation_id: delivery.correlationId,
+          deliveries: delivery.deliveryCount,
+          err: errorMessage(error),
+        },
         "message moved to dead letters",
       );
       // no reason text: nats-server 2.9 ignores a "+TERM <reason>" ack and would redeliver

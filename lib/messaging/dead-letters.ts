@@ -69,7 +69,11 @@ export async function deadLetterOwners(db: Database, id?: number): Promise<{ id:
 }
 
 /** Stores a message its handler gave up on; the same message given up on again updates its letter. */
-export async function storeDeadLetter(db: Database, owner: { service: string; handler: string }, { delivery, error }: DeadLetter): Promise<void> {
+export async function storeDeadLetter(
+  db: Database,
+  owner: { service: string; handler: string },
+  { delivery, error }: DeadLetter,
+): Promise<void> {
   await db("dead_letters")
     .insert({
       handler: owner.handler,

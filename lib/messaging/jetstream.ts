@@ -1,5 +1,13 @@
 import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+} from "@nats-io/jetstream";
 import type { MessageKind, Topology } from "./topology.ts";
 
 export interface NatsAuth {
@@ -15,7 +23,10 @@ export interface NatsAuth {
  */
 export function parseNatsUrl(natsUrl: string): NatsAuth {
   const auth: NatsAuth = { servers: [] };
-  for (const entry of natsUrl.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of natsUrl
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const url = new URL(entry.includes("://") ? entry : `nats://${entry}`);
     if (url.username && url.password) {
       auth.user = decodeURIComponent(url.username);

@@ -168,7 +168,10 @@ export class OutboxRelay {
       });
       if (failed.length > 0) {
         await trx("outbox")
-          .whereIn("seq", failed.map((f) => f.seq))
+          .whereIn(
+            "seq",
+            failed.map((f) => f.seq),
+          )
           .update({ published_at: null, attempts: trx.raw("attempts + 1"), last_error: failed[0]!.error });
         relayFailures.inc(failed.length);
         this.options.logger.warn({ failed: failed.length, err: failed[0]!.error }, "outbox rows not published; will retry");

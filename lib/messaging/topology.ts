@@ -33,9 +33,7 @@ export function createTopology(namespace = ""): Topology {
     subject: (kind, name) => `${subjectPrefix}${topicRoot[kind]}.${name}`,
     streamSubjects: (kind) => `${subjectPrefix}${topicRoot[kind]}.>`,
     redisStreams: (kind, name) =>
-      kind === "event"
-        ? [`${subjectPrefix}events`, `${subjectPrefix}events.${name}`]
-        : [`${subjectPrefix}commands.${name}`],
+      kind === "event" ? [`${subjectPrefix}events`, `${subjectPrefix}events.${name}`] : [`${subjectPrefix}commands.${name}`],
     redisInternalPrefix: `${subjectPrefix}tickets:`,
   };
 }

@@ -33,7 +33,12 @@ const SOURCE_TIMEOUT_MS = 2_000;
  */
 async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<string> {
   const registers = [new client.Registry()];
-  const sourceUp = new client.Gauge({ name: "tickets_metrics_source_up", help: "1 when the scrape-time values of a source could be read, 0 when it did not answer", labelNames: ["source"], registers });
+  const sourceUp = new client.Gauge({
+    name: "tickets_metrics_source_up",
+    help: "1 when the scrape-time values of a source could be read, 0 when it did not answer",
+    labelNames: ["source"],
+    registers,
+  });
   const { mirror } = runtime;
 
   const postgres = withTimeout(
@@ -49,9 +54,22 @@ async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<stri
   ).then(
     ([backlog, deadLetters]) => {
       const { pending, oldest_age } = backlog.rows[0]!;
-      new client.Gauge({ name: "outbox_pending_messages", help: "Outbox rows committed but not yet published to JetStream (backlog)", registers }).set(pending);
-      new client.Gauge({ name: "outbox_oldest_pending_age_seconds", help: "Age of the oldest unpublished outbox row; 0 when nothing is pending", registers }).set(Math.max(0, oldest_age ?? 0));
-      const dead = new client.Gauge({ name: "dead_letter_messages", help: "Messages in the dead-letter store, by durable handler", labelNames: ["handler"], registers });
+      new client.Gauge({
+        name: "outbox_pending_messages",
+        help: "Outbox rows committed but not yet published to JetStream (backlog)",
+        registers,
+      }).set(pending);
+      new client.Gauge({
+        name: "outbox_oldest_pending_age_seconds",
+        help: "Age of the oldest unpublished outbox row; 0 when nothing is pending",
+        registers,
+      }).set(Math.max(0, oldest_age ?? 0));
+      const dead = new client.Gauge({
+        name: "dead_letter_messages",
+        help: "Messages in the dead-letter store, by durable handler",
+        labelNames: ["handler"],
+        registers,
+      });
       for (const row of deadLetters.rows) dead.set({ handler: row.handler }, row.n);
       sourceUp.set({ source: "postgres" }, 1);
     },
@@ -62,13 +80,23 @@ async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<stri
   );
 
   if (mirror) {
-    const totals = new client.Counter({ name: "redis_mirror_messages_total", help: "Messages the Redis mirror of this node handled since start, by outcome (mirrored, skipped, errors)", labelNames: ["outcome"], registers });
+    const totals = new client.Counter({
+      name: "redis_mirror_messages_total",
+      help: "Messages the Redis mirror of this node handled since start, by outcome (mirrored, skipped, errors)",
+      labelNames: ["outcome"],
+      registers,
+    });
     for (const [outcome, value] of Object.entries(mirror.stats)) totals.inc({ outcome }, value);
   }
   const mirrored = mirror
     ? withTimeout(mirror.lag(), SOURCE_TIMEOUT_MS).then(
         (lag) => {
-          const gauge = new client.Gauge({ name: "redis_mirror_lag_messages", help: "JetStream messages not yet mirrored into Redis Streams, by stream", labelNames: ["stream"], registers });
+          const gauge = new client.Gauge({
+            name: "redis_mirror_lag_messages",
+            help: "JetStream messages not yet mirrored into Redis Streams, by stream",
+            labelNames: ["stream"],
+            registers,
+          });
           for (const { stream, lastSeq, mirroredSeq } of lag) gauge.set({ stream }, Math.max(0, lastSeq - mirroredSeq));
           sourceUp.set({ source: "redis_mirror" }, 1);
         },
@@ -82,10 +110,30 @@ async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<stri
   const jetstream = withTimeout(consumerFigures(runtime), SOURCE_TIMEOUT_MS).then(
     (consumers) => {
       const labelNames = ["stream", "durable"];
-      const pending = new client.Gauge({ name: "jetstream_consumer_pending_messages", help: "Messages not yet delivered to a durable consumer (its lag)", labelNames, registers });
-      const ackPending = new client.Gauge({ name: "jetstream_consumer_ack_pending_messages", help: "Messages delivered to a durable and not acknowledged yet (in flight or waiting for a retry)", labelNames, registers });
-      const redelivered = new client.Gauge({ name: "jetstream_consumer_redelivered_messages", help: "Unacknowledged messages of a durable that were delivered more than once", labelNames, registers });
-      const oldest = new client.Gauge({ name: "jetstream_consumer_oldest_unacked_age_seconds", help: "Age of the oldest message a durable has not acknowledged; 0 when it is caught up", labelNames, registers });
+      const pending = new client.Gauge({
+        name: "jetstream_consumer_pending_messages",
+        help: "Messages not yet delivered to a durable consumer (its lag)",
+        labelNames,
+        registers,
+      });
+      const ackPending = new client.Gauge({
+        name: "jetstream_consumer_ack_pending_messages",
+        help: "Messages delivered to a durable and not acknowledged yet (in flight or waiting for a retry)",
+        labelNames,
+        registers,
+      });
+      const redelivered = new client.Gauge({
+        name: "jetstream_consumer_redelivered_messages",
+        help: "Unacknowledged messages of a durable that were delivered more than once",
+        labelNames,
+        registers,
+      });
+      const oldest = new client.Gauge({
+        name: "jetstream_consumer_oldest_unacked_age_seconds",
+        help: "Age of the oldest message a durable has not acknowledged; 0 when it is caught up",
+        labelNames,
+        registers,
+      });
       for (const consumer of consumers) {
         const labels = { stream: consumer.stream, durable: consumer.durable };
         pending.set(labels, consumer.pending);
@@ -129,7 +177,14 @@ async function consumerFigures(runtime: Runtime): Promise<ConsumerFigures[]> {
       const oldest = await jsm.streams.getMessage(stream, next);
       if (oldest) oldestUnackedAgeSeconds = Math.max(0, (Date.now() - oldest.time.getTime()) / 1000);
     }
-    figures.push({ stream, durable, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered, oldestUnackedAgeSeconds });
+    figures.push({
+      stream,
+      durable,
+      pending: info.num_pending,
+      ackPending: info.num_ack_pending,
+      redelivered: info.num_redelivered,
+      oldestUnackedAgeSeconds,
+    });
   }
   return figures;
 }
@@ -193,4 +248,5 @@ function labelText(labels: Record<string, unknown>): string {
 
 const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 const escapeHelp = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-const num = (value: unknown) => (typeof value !== "number" || Number.isNaN(value) ? "NaN" : value === Infinity ? "+Inf" : value === -Infinity ? "-Inf" : String(value));
+const num = (value: unknown) =>
+  typeof value !== "number" || Number.isNaN(value) ? "NaN" : value === Infinity ? "+Inf" : value === -Infinity ? "-Inf" : String(value);

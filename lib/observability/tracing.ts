@@ -12,7 +12,14 @@ import {
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-node";
+import {
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import { errorMessage } from "../errors.ts";
 import { withLogContext } from "./log-context.ts";
@@ -64,7 +71,10 @@ export interface TracingOptions {
 export function initTracing(options: TracingOptions = {}): void {
   if (!provider) {
     provider = new NodeTracerProvider({
-      resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: "tickets", ...(options.nodeId ? { "service.instance.id": options.nodeId } : {}) }),
+      resource: resourceFromAttributes({
+        [ATTR_SERVICE_NAME]: "tickets",
+        ...(options.nodeId ? { "service.instance.id": options.nodeId } : {}),
+      }),
       spanProcessors: [processors],
     });
     provider.register({ propagator: new W3CTraceContextPropagator() });
@@ -113,7 +123,11 @@ export async function endWith<T>(span: Span, work: () => Promise<T>): Promise<T>
 }
 
 /** Runs `work` as the active span `name`, child of `parent`. */
-export function inSpan<T>(name: string, options: { kind: SpanKind; attributes?: Attributes; parent?: OtelContext }, work: (span: Span) => Promise<T>): Promise<T> {
+export function inSpan<T>(
+  name: string,
+  options: { kind: SpanKind; attributes?: Attributes; parent?: OtelContext },
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
   const parent = options.parent ?? context.active();
   const span = tracer.startSpan(name, { kind: options.kind, attributes: options.attributes }, parent);
   return context.with(trace.setSpan(parent, span), () => endWith(span, () => work(span)));
@@ -132,6 +146,10 @@ export interface HandlerTrace extends TraceCarrier {
 export function inHandlerSpan<T>(delivery: HandlerTrace, work: () => Promise<T>): Promise<T> {
   const { topic, handler, correlationId } = delivery;
   return withLogContext({ correlationId }, () =>
-    inSpan(`topic: ${topic}, handler: ${handler}`, { kind: SpanKind.CONSUMER, attributes: { topic, handler }, parent: contextFrom(delivery, ROOT_CONTEXT) }, work),
+    inSpan(
+      `topic: ${topic}, handler: ${handler}`,
+      { kind: SpanKind.CONSUMER, attributes: { topic, handler }, parent: contextFrom(delivery, ROOT_CONTEXT) },
+      work,
+    ),
   );
 }

@@ -327,7 +327,10 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
         );
       }
       expected = "";
-      logger.info({ stream: state.stream }, "redis mirror: no cursor and no streams in Redis, mirroring from the first message in JetStream");
+      logger.info(
+        { stream: state.stream },
+        "redis mirror: no cursor and no streams in Redis, mirroring from the first message in JetStream",
+      );
     } else {
       expected = raw;
     }

@@ -57,17 +57,9 @@ export function encodeWatermillEntry(message: WatermillMessage): (string | Buffe
   if (Object.prototype.hasOwnProperty.call(metadata, WATERMILL_UUID_KEY)) {
     throw new WatermillFormatError(`metadata ${WATERMILL_UUID_KEY} is reserved by watermill for message UUID`);
   }
-  const payloadField =
-    typeof payload === "string" ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const payloadField = typeof payload === "string" ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const metadataField = Object.keys(metadata).length > 0 ? encodeWatermillMetadata(metadata) : "";
-  return [
-    WATERMILL_UUID_KEY,
-    uuid,
-    WATERMILL_PAYLOAD_KEY,
-    payloadField,
-    WATERMILL_METADATA_KEY,
-    metadataField,
-  ];
+  return [WATERMILL_UUID_KEY, uuid, WATERMILL_PAYLOAD_KEY, payloadField, WATERMILL_METADATA_KEY, metadataField];
 }
 
 type FieldValue = string | Buffer | Uint8Array;
@@ -132,9 +124,7 @@ export function decodeWatermillMetadata(bytes: Uint8Array): Record<string, strin
  * a missing payload is an empty payload, a non-empty metadata must be MessagePack of a str→str map.
  * `fields` is the flat XRANGE/XREADGROUP field list or an object of fields.
  */
-export function decodeWatermillEntry(
-  fields: readonly FieldValue[] | Record<string, FieldValue>,
-): DecodedWatermillMessage {
+export function decodeWatermillEntry(fields: readonly FieldValue[] | Record<string, FieldValue>): DecodedWatermillMessage {
   const map = toFieldMap(fields);
   const uuid = map.get(WATERMILL_UUID_KEY);
   if (uuid === undefined) {

@@ -19,8 +19,18 @@ test.before(async () => {
   guarded = await sys.startNode({ SERVICES: "api", ADMIN_TOKEN, CORS_ORIGINS: UI_ORIGIN });
   guardedUrl = `http://127.0.0.1:${guarded.httpPort}`;
   await guarded.broker.waitForServices(["admin", "tickets"], 15_000);
-  [{ id: deadLetterId }] = await sys.node.runtime.db("dead_letters")
-    .insert({ handler: "tickets-StoreTicket", service: "tickets", message_id: randomUUID(), name: "TicketBookingConfirmed_v1", subject: "events.TicketBookingConfirmed_v1", payload: "{}", error: "original error", deliveries: 4 })
+  [{ id: deadLetterId }] = await sys.node.runtime
+    .db("dead_letters")
+    .insert({
+      handler: "tickets-StoreTicket",
+      service: "tickets",
+      message_id: randomUUID(),
+      name: "TicketBookingConfirmed_v1",
+      subject: "events.TicketBookingConfirmed_v1",
+      payload: "{}",
+      error: "original error",
+      deliveries: 4,
+    })
     .returning("id");
 });
 test.after.always(async () => {
@@ -28,7 +38,8 @@ test.after.always(async () => {
 });
 
 /** Headers before the body: most calls here vary the credentials, few send a body. */
-const call = (base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) => httpRequest(base, method, path, body, headers);
+const call = (base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
+  httpRequest(base, method, path, body, headers);
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const deadLetter = () => sys.node.runtime.db("dead_letters").where({ id: deadLetterId }).first();
 
@@ -54,7 +65,13 @@ test.serial("internal and admin actions are not reachable over HTTP outside the 
   for (const base of [sys.url, guardedUrl]) {
     for (const [method, path] of attempts) {
       for (const headers of [{}, bearer(ADMIN_TOKEN)] as Record<string, string>[]) {
-        const response = await call(base, method, `${path}?id=${deadLetterId}`, headers, method === "GET" ? undefined : { id: deadLetterId });
+        const response = await call(
+          base,
+          method,
+          `${path}?id=${deadLetterId}`,
+          headers,
+          method === "GET" ? undefined : { id: deadLetterId },
+        );
         // Whatever starts with /admin on the guarded node meets the token check first: 401 without it.
         const gated = base === guardedUrl && path.startsWith("/admin") && !("Authorization" in headers);
         t.is(response.status, gated ? 401 : 404, `${method} ${path} on ${base}`);
@@ -65,14 +82,24 @@ test.serial("internal and admin actions are not reachable over HTTP outside the 
     for (const path of actionPaths) {
       const response = await call(base, "GET", `/${path}?id=${deadLetterId}`);
       if (base === guardedUrl && path.startsWith("admin")) t.is(response.status, 401, `GET /${path}`);
-      else t.true(response.status === 404 || (response.status === 200 && response.headers.get("content-type")!.startsWith("text/html")), `GET /${path}`);
+      else
+        t.true(
+          response.status === 404 || (response.status === 200 && response.headers.get("content-type")!.startsWith("text/html")),
+          `GET /${path}`,
+        );
     }
   }
   t.like(await deadLetter(), { error: "original error", deliveries: 4 }, "no replay or drop ran");
 });
 
 test.serial("without ADMIN_TOKEN the admin route does not exist", async (t) => {
-  for (const [method, path] of [["GET", "/admin/outbox"], ["GET", "/admin/dead-letters"], [`POST`, `/admin/dead-letters/${deadLetterId}/replay`], ["DELETE", `/admin/dead-letters/${deadLetterId}`], ["POST", "/admin/read-models/ops-bookings/rebuild"]]) {
+  for (const [method, path] of [
+    ["GET", "/admin/outbox"],
+    ["GET", "/admin/dead-letters"],
+    [`POST`, `/admin/dead-letters/${deadLetterId}/replay`],
+    ["DELETE", `/admin/dead-letters/${deadLetterId}`],
+    ["POST", "/admin/read-models/ops-bookings/rebuild"],
+  ]) {
     for (const headers of [{}, bearer(ADMIN_TOKEN)]) {
       const response = await call(sys.url, method!, path!, headers);
       t.is(response.status, 404, `${method} ${path}`);
@@ -83,8 +110,21 @@ test.serial("without ADMIN_TOKEN the admin route does not exist", async (t) => {
 });
 
 test.serial("with ADMIN_TOKEN the admin route answers 401 without the right bearer token", async (t) => {
-  const wrongCredentials = [{}, bearer("not-the-token-at-all"), bearer(`${ADMIN_TOKEN}x`), { Authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString("base64")}` }, { Authorization: ADMIN_TOKEN }];
-  for (const [method, path] of [["GET", "/admin/outbox"], ["GET", "/admin/consumers"], ["GET", `/admin/dead-letters/${deadLetterId}`], ["POST", `/admin/dead-letters/${deadLetterId}/replay`], ["DELETE", `/admin/dead-letters/${deadLetterId}`], ["GET", "/admin/no-such-thing"]]) {
+  const wrongCredentials = [
+    {},
+    bearer("not-the-token-at-all"),
+    bearer(`${ADMIN_TOKEN}x`),
+    { Authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString("base64")}` },
+    { Authorization: ADMIN_TOKEN },
+  ];
+  for (const [method, path] of [
+    ["GET", "/admin/outbox"],
+    ["GET", "/admin/consumers"],
+    ["GET", `/admin/dead-letters/${deadLetterId}`],
+    ["POST", `/admin/dead-letters/${deadLetterId}/replay`],
+    ["DELETE", `/admin/dead-letters/${deadLetterId}`],
+    ["GET", "/admin/no-such-thing"],
+  ]) {
     for (const headers of wrongCredentials) {
       const response = await call(guardedUrl, method!, path!, headers);
       t.is(response.status, 401, `${method} ${path} with ${JSON.stringify(headers)}`);
@@ -121,7 +161,11 @@ test.serial("CORS is off by default and allows the UI's headers for the configur
   const preflight = (base: string, origin: string) =>
     fetch(`${base}/api/tickets-status`, {
       method: "OPTIONS",
-      headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,idempotency-key,correlation-id" },
+      headers: {
+        Origin: origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,idempotency-key,correlation-id",
+      },
     });
   const off = await preflight(sys.url, UI_ORIGIN);
   t.is(off.headers.get("access-control-allow-origin"), null);
@@ -168,13 +212,17 @@ test.serial("GET /api/openapi.json documents exactly the routed public API with 
   t.truthy(doc.info.title);
 
   // Paths: exactly the gateway's live /api aliases, each documented in the route table.
-  const api = sys.node.broker.getLocalService("api") as unknown as { settings: { routes: { path: string; aliases: Record<string, unknown> }[] } };
+  const api = sys.node.broker.getLocalService("api") as unknown as {
+    settings: { routes: { path: string; aliases: Record<string, unknown> }[] };
+  };
   const aliases = Object.keys(api.settings.routes.find((route) => route.path === "/api")!.aliases);
   const expected = aliases.map((alias) => {
     const [method, path] = alias.split(/\s+/);
     return `${method!.toLowerCase()} /api${path!.replace(/:(\w+)/g, "{$1}")}`;
   });
-  const documented = Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations as object).map((method) => `${method} ${path}`));
+  const documented = Object.entries(doc.paths).flatMap(([path, operations]) =>
+    Object.keys(operations as object).map((method) => `${method} ${path}`),
+  );
   t.deepEqual(documented.sort(), expected.sort());
   for (const alias of aliases) t.truthy(publicApi[alias], `${alias} has an entry in lib/http/api-routes.ts`);
 
@@ -185,11 +233,18 @@ test.serial("GET /api/openapi.json documents exactly the routed public API with 
     const operation = doc.paths[`/api${path!.replace(/:(\w+)/g, "{$1}")}`][method!.toLowerCase()];
     t.is(operation["x-moleculer-action"], route.action);
     if (route.body) {
-      t.deepEqual(deref(operation.requestBody.content["application/json"].schema, doc.components.schemas), zodJsonSchema(route.body), alias);
+      t.deepEqual(
+        deref(operation.requestBody.content["application/json"].schema, doc.components.schemas),
+        zodJsonSchema(route.body),
+        alias,
+      );
     } else {
       t.is(operation.requestBody, undefined, alias);
     }
-    for (const [where, schema] of [["path", route.params], ["query", route.query]] as const) {
+    for (const [where, schema] of [
+      ["path", route.params],
+      ["query", route.query],
+    ] as const) {
       if (!schema) continue;
       const properties = zodJsonSchema(schema).properties as Record<string, Json>;
       for (const [name, property] of Object.entries(properties)) {
@@ -199,11 +254,19 @@ test.serial("GET /api/openapi.json documents exactly the routed public API with 
     }
   }
   const statusOperation = doc.paths["/api/tickets-status"].post;
-  t.like(statusOperation.parameters.find((p: Json) => p.name === "Idempotency-Key"), { in: "header", required: true });
-  t.deepEqual(Object.keys(deref(doc.components.schemas.TicketsStatusRequest, doc.components.schemas).properties.tickets.items.properties).sort(), ["booking_id", "customer_email", "price", "status", "ticket_id"]);
+  t.like(
+    statusOperation.parameters.find((p: Json) => p.name === "Idempotency-Key"),
+    { in: "header", required: true },
+  );
+  t.deepEqual(
+    Object.keys(deref(doc.components.schemas.TicketsStatusRequest, doc.components.schemas).properties.tickets.items.properties).sort(),
+    ["booking_id", "customer_email", "price", "status", "ticket_id"],
+  );
 
   // What the document calls invalid, the API refuses.
-  const invalid = { tickets: [{ ticket_id: randomUUID(), status: "maybe", price: { amount: "1.00", currency: "EUR" }, customer_email: "a@b.c" }] };
+  const invalid = {
+    tickets: [{ ticket_id: randomUUID(), status: "maybe", price: { amount: "1.00", currency: "EUR" }, customer_email: "a@b.c" }],
+  };
   const refused = await sys.http("POST", "/api/tickets-status", invalid, { "Idempotency-Key": randomUUID() });
   t.is(refused.status, 400);
 });
@@ -214,7 +277,8 @@ test.serial("GET /api/docs is a self-contained page listing every documented ope
   t.regex(page.headers.get("content-type") ?? "", /^text\/html/);
   for (const [path, operations] of Object.entries(doc.body.paths)) {
     t.true(page.text.includes(`<code>${path}</code>`), path);
-    for (const operation of Object.values(operations as Record<string, Json>)) t.true(page.text.includes(operation.summary.replace(/&/g, "&amp;")), operation.summary);
+    for (const operation of Object.values(operations as Record<string, Json>))
+      t.true(page.text.includes(operation.summary.replace(/&/g, "&amp;")), operation.summary);
   }
   t.notRegex(page.text, /<script[^>]+src=|<link[^>]+href="https?:|https?:\/\/(?!json-schema\.org)/);
 });

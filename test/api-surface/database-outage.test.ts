@@ -25,7 +25,13 @@ test.after.always(async () => {
 });
 
 test.serial("a booking that meets a Postgres outage answers 503 with Retry-After; retried after it, it books once", async (t) => {
-  const show = await sys.http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 10, start_time: "2027-05-01T19:00:00Z", title: "Outage", venue: "Proxy Hall" });
+  const show = await sys.http("POST", "/api/shows", {
+    dead_nation_id: randomUUID(),
+    number_of_tickets: 10,
+    start_time: "2027-05-01T19:00:00Z",
+    title: "Outage",
+    venue: "Proxy Hall",
+  });
   t.is(show.status, 201);
   const booking = { show_id: show.body.show_id, number_of_tickets: 2, customer_email: "outage@example.com" };
   const key = { "Idempotency-Key": randomUUID() };
@@ -48,38 +54,47 @@ test.serial("a booking that meets a Postgres outage answers 503 with Retry-After
   t.is(sys.sim.state.deadNationBookings.filter((b) => b.booking_id === after.body.booking_id).length, 1);
 });
 
-test.serial("a booking whose connection dies mid-transaction (knex then reports its ROLLBACK's error) answers 503; retried, it books once", async (t) => {
-  const show = await sys.http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 10, start_time: "2027-05-02T19:00:00Z", title: "Mid-statement", venue: "Proxy Hall" });
-  t.is(show.status, 201);
-  const booking = { show_id: show.body.show_id, number_of_tickets: 1, customer_email: "midway@example.com" };
-  const key = { "Idempotency-Key": randomUUID() };
-  const db = sys.node.runtime.db;
-
-  // The test holds the show's row lock, so the booking's seat UPDATE waits inside its transaction;
-  // the cut then kills that connection in the middle of the statement.
-  const lockHeld = db.transaction(async (trx) => {
-    await trx("shows").where({ show_id: booking.show_id }).forNoKeyUpdate();
-    const answer = sys.http("POST", "/api/book-tickets", booking, key);
-    await eventually(async () => {
-      const waiting = await db.raw(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE 'update "shows"%'`);
-      return waiting.rows.length > 0 || undefined;
+test.serial(
+  "a booking whose connection dies mid-transaction (knex then reports its ROLLBACK's error) answers 503; retried, it books once",
+  async (t) => {
+    const show = await sys.http("POST", "/api/shows", {
+      dead_nation_id: randomUUID(),
+      number_of_tickets: 10,
+      start_time: "2027-05-02T19:00:00Z",
+      title: "Mid-statement",
+      venue: "Proxy Hall",
     });
-    await proxy.cut();
-    return answer;
-  });
-  const during = await lockHeld;
-  t.is(during.status, 503);
-  t.deepEqual(during.body, { error: "Service unavailable" });
-  t.is(during.headers.get("retry-after"), "1");
-  t.is((await db("bookings").where({ show_id: booking.show_id })).length, 0, "nothing of the failed attempt was committed");
+    t.is(show.status, 201);
+    const booking = { show_id: show.body.show_id, number_of_tickets: 1, customer_email: "midway@example.com" };
+    const key = { "Idempotency-Key": randomUUID() };
+    const db = sys.node.runtime.db;
 
-  await proxy.restore();
-  const after = await eventually(async () => {
-    const answer = await sys.http("POST", "/api/book-tickets", booking, key);
-    return answer.status === 503 ? undefined : answer;
-  });
-  t.is(after.status, 201);
-  await eventually(() => quiet(sys));
-  t.is((await db("bookings").where({ show_id: booking.show_id })).length, 1);
-  t.is(sys.sim.state.deadNationBookings.filter((b) => b.booking_id === after.body.booking_id).length, 1);
-});
+    // The test holds the show's row lock, so the booking's seat UPDATE waits inside its transaction;
+    // the cut then kills that connection in the middle of the statement.
+    const lockHeld = db.transaction(async (trx) => {
+      await trx("shows").where({ show_id: booking.show_id }).forNoKeyUpdate();
+      const answer = sys.http("POST", "/api/book-tickets", booking, key);
+      await eventually(async () => {
+        const waiting = await db.raw(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE 'update "shows"%'`);
+        return waiting.rows.length > 0 || undefined;
+      });
+      await proxy.cut();
+      return answer;
+    });
+    const during = await lockHeld;
+    t.is(during.status, 503);
+    t.deepEqual(during.body, { error: "Service unavailable" });
+    t.is(during.headers.get("retry-after"), "1");
+    t.is((await db("bookings").where({ show_id: booking.show_id })).length, 0, "nothing of the failed attempt was committed");
+
+    await proxy.restore();
+    const after = await eventually(async () => {
+      const answer = await sys.http("POST", "/api/book-tickets", booking, key);
+      return answer.status === 503 ? undefined : answer;
+    });
+    t.is(after.status, 201);
+    await eventually(() => quiet(sys));
+    t.is((await db("bookings").where({ show_id: booking.show_id })).length, 1);
+    t.is(sys.sim.state.deadNationBookings.filter((b) => b.booking_id === after.body.booking_id).length, 1);
+  },
+);

@@ -7,8 +7,14 @@ import { statusOf } from "../../lib/http/error-body.ts";
 const outageShapes: [string, unknown][] = [
   ["connection refused", Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" })],
   ["connection reset", Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" })],
-  ["administrator shutdown (57P01)", Object.assign(new pg.DatabaseError("terminating connection due to administrator command", 0, "error"), { code: "57P01" })],
-  ["crash shutdown (57P02)", Object.assign(new Error("terminating connection because of crash of another server process"), { code: "57P02" })],
+  [
+    "administrator shutdown (57P01)",
+    Object.assign(new pg.DatabaseError("terminating connection due to administrator command", 0, "error"), { code: "57P01" }),
+  ],
+  [
+    "crash shutdown (57P02)",
+    Object.assign(new Error("terminating connection because of crash of another server process"), { code: "57P02" }),
+  ],
   ["starting up (57P03)", Object.assign(new Error("the database system is starting up"), { code: "57P03" })],
   ["too many connections (53300)", Object.assign(new Error("sorry, too many clients already"), { code: "53300" })],
   ["connection failure (08006)", Object.assign(new Error("connection failure"), { code: "08006" })],
@@ -16,9 +22,18 @@ const outageShapes: [string, unknown][] = [
   ["a knex ROLLBACK on the broken client", new Error("ROLLBACK - Client has encountered a connection error and is not queryable")],
   ["a query on a closed client", new Error("Client was closed and is not queryable")],
   ["pg connect timeout", new Error("timeout exceeded when trying to connect")],
-  ["knex pool acquire timeout", Object.assign(new Error("Knex: Timeout acquiring a connection. The pool is probably full."), { name: "KnexTimeoutError" })],
-  ["wrapped as a cause", new Error("transaction failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) })],
-  ["a dual-stack refusal (AggregateError)", new AggregateError([Object.assign(new Error("connect ECONNREFUSED ::1:5432"), { code: "ECONNREFUSED" })], "")],
+  [
+    "knex pool acquire timeout",
+    Object.assign(new Error("Knex: Timeout acquiring a connection. The pool is probably full."), { name: "KnexTimeoutError" }),
+  ],
+  [
+    "wrapped as a cause",
+    new Error("transaction failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) }),
+  ],
+  [
+    "a dual-stack refusal (AggregateError)",
+    new AggregateError([Object.assign(new Error("connect ECONNREFUSED ::1:5432"), { code: "ECONNREFUSED" })], ""),
+  ],
 ];
 
 for (const [shape, error] of outageShapes) {

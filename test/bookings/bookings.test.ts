@@ -24,10 +24,13 @@ async function insertShow(capacity: number): Promise<{ show_id: string; dead_nat
 }
 const book = (show_id: string, number_of_tickets: number, headers: Record<string, string> = {}, customer_email = "booker@example.com") =>
   sys.http("POST", "/api/book-tickets", { show_id, number_of_tickets, customer_email }, headers);
-const bookedSum = async (showId: string) => Number((await db()("bookings").where({ show_id: showId }).sum({ n: "number_of_tickets" }))[0]!.n ?? 0);
+const bookedSum = async (showId: string) =>
+  Number((await db()("bookings").where({ show_id: showId }).sum({ n: "number_of_tickets" }))[0]!.n ?? 0);
 const bookedColumn = async (showId: string) => (await db()("shows").where({ show_id: showId }).first("booked")).booked as number;
 const bookingMadeFor = async (showId: string) =>
-  (await db()("outbox").where({ name: "BookingMade_v1" }).whereLike("payload", `%"show_id":"${showId}"%`)).map((row) => JSON.parse(row.payload));
+  (await db()("outbox").where({ name: "BookingMade_v1" }).whereLike("payload", `%"show_id":"${showId}"%`)).map((row) =>
+    JSON.parse(row.payload),
+  );
 const deadNationBookingsOf = (bookingId: string) => sys.sim.state.deadNationBookings.filter((b) => b.booking_id === bookingId);
 
 test("scenario 4: booking more than the capacity is 400 and books nothing", async (t) => {
@@ -79,9 +82,12 @@ test("scenario 10: 50 parallel bookings of 2 on capacity 2 give exactly one 201 
 test("200 concurrent bookings of 1-3 seats over 3 shows never oversell and every answer is 201 or 400", async (t) => {
   const capacities = [50, 100, 37];
   const shows = await Promise.all(capacities.map(insertShow));
-  const requests = Array.from({ length: 200 }, (_, i) => ({ show: shows[i % 3]!, seats: (i % 7) % 3 + 1 }));
+  const requests = Array.from({ length: 200 }, (_, i) => ({ show: shows[i % 3]!, seats: ((i % 7) % 3) + 1 }));
   const responses = await Promise.all(requests.map((r) => book(r.show.show_id, r.seats)));
-  t.deepEqual([...new Set(responses.map((r) => r.status))].filter((s) => s !== 201 && s !== 400), []);
+  t.deepEqual(
+    [...new Set(responses.map((r) => r.status))].filter((s) => s !== 201 && s !== 400),
+    [],
+  );
 
   for (const [i, show] of shows.entries()) {
     const capacity = capacities[i]!;
@@ -94,7 +100,8 @@ test("200 concurrent bookings of 1-3 seats over 3 shows never oversell and every
     // A refusal is honest: seats only ever decrease, so whatever was refused still does not fit.
     const remaining = capacity - booked;
     for (const [j, r] of requests.entries()) {
-      if (r.show === show && responses[j]!.status === 400) t.true(remaining < r.seats, `show ${i} refused ${r.seats} with ${remaining} left`);
+      if (r.show === show && responses[j]!.status === 400)
+        t.true(remaining < r.seats, `show ${i} refused ${r.seats} with ${remaining} left`);
     }
   }
 });
@@ -133,7 +140,10 @@ test("an unknown show is 404 and a bad body is 400 with details; neither books n
   for (const [body, field] of cases) {
     const response = await sys.http("POST", "/api/book-tickets", body);
     t.is(response.status, 400, JSON.stringify(body));
-    t.true(response.body.details.some((d: { field: string }) => d.field === field), JSON.stringify(response.body));
+    t.true(
+      response.body.details.some((d: { field: string }) => d.field === field),
+      JSON.stringify(response.body),
+    );
   }
   const zero = await sys.http("POST", "/api/book-tickets", { show_id: show.show_id, number_of_tickets: 0, customer_email: "a@b.c" });
   t.regex(zero.body.error, /number of tickets must be greater than 0/);
@@ -164,7 +174,8 @@ test.serial("redelivered BookingMade_v1 copies reach Dead Nation once", async (t
   const [original] = await bookingMadeFor(show.show_id);
   // Two more copies of the same event under new transport ids: JetStream cannot dedupe them, the marker must.
   await db().transaction(async (trx) => {
-    for (let copy = 0; copy < 2; copy++) await writeToOutbox(trx, sys.node.runtime.topology, { contract: BookingMade_v1, body: original, header: original.header });
+    for (let copy = 0; copy < 2; copy++)
+      await writeToOutbox(trx, sys.node.runtime.topology, { contract: BookingMade_v1, body: original, header: original.header });
   });
   await eventually(() => quiet(sys));
   await settle(300);
@@ -193,7 +204,8 @@ test.serial("a lost Dead Nation answer is the documented window: the retry books
   await eventually(() => quiet(sys));
   const calls = deadNationBookingsOf(bookingId);
   t.is(calls.length, 2);
-  for (const call of calls) t.like(call, { booking_id: bookingId, event_id: show.dead_nation_id, number_of_tickets: 1, customer_address: "lost@example.com" });
+  for (const call of calls)
+    t.like(call, { booking_id: bookingId, event_id: show.dead_nation_id, number_of_tickets: 1, customer_address: "lost@example.com" });
   t.truthy(await db()("processed_messages").where({ handler: "bookings-BookPlaceInDeadNation", key: bookingId }).first());
 });
 
@@ -201,7 +213,10 @@ test.serial("BookingMade_v1 for a show that does not exist is dead-lettered at o
   const bookingId = randomUUID();
   const callsBefore = sys.sim.state.deadNationBookings.length;
   await db().transaction((trx) =>
-    writeToOutbox(trx, sys.node.runtime.topology, { contract: BookingMade_v1, body: { number_of_tickets: 1, booking_id: bookingId, customer_email: "x@example.com", show_id: randomUUID() } }),
+    writeToOutbox(trx, sys.node.runtime.topology, {
+      contract: BookingMade_v1,
+      body: { number_of_tickets: 1, booking_id: bookingId, customer_email: "x@example.com", show_id: randomUUID() },
+    }),
   );
   const [letter] = (await eventually(async () => {
     const letters = (await deadLetters(sys, "bookings-BookPlaceInDeadNation")).filter((l) => l.payload.includes(bookingId));
@@ -216,7 +231,10 @@ test.serial("the same Idempotency-Key books once and replays the booking_id; ano
   const show = await insertShow(10);
   const key = randomUUID();
   const responses = await Promise.all([1, 2, 3].map(() => book(show.show_id, 2, { "Idempotency-Key": key })));
-  t.deepEqual(responses.map((r) => r.status), [201, 201, 201]);
+  t.deepEqual(
+    responses.map((r) => r.status),
+    [201, 201, 201],
+  );
   t.is(new Set(responses.map((r) => r.body.booking_id)).size, 1);
   t.is(responses.filter((r) => r.headers.get("idempotent-replayed") === "true").length, 2);
   t.is(await bookedSum(show.show_id), 2);
@@ -245,7 +263,9 @@ test.serial("a Moleculer call that times out and is retried books once", async (
   const body = { show_id: show.show_id, number_of_tickets: 2, customer_email: "retry@example.com" };
   const meta = { requestId: randomUUID() };
   // 1 ms is shorter than any booking: every attempt times out on the caller and is retried while the handlers run on.
-  const timedOut = await broker.call("bookings.book", body, { meta, nodeID: broker.nodeID, timeout: 1, retries: 3 }).catch((error: { type?: string }) => error);
+  const timedOut = await broker
+    .call("bookings.book", body, { meta, nodeID: broker.nodeID, timeout: 1, retries: 3 })
+    .catch((error: { type?: string }) => error);
   t.is((timedOut as { type?: string }).type, "REQUEST_TIMEOUT");
   const retries = broker.metrics.getMetric("moleculer.request.retry.attempts.total")!.get({ service: "bookings", action: "bookings.book" });
   t.true((retries?.value ?? 0) > 0, "the call was retried");

@@ -45,7 +45,8 @@ test.after.always(async () => {
 
 function needs<K extends keyof typeof flow>(key: K, step: string): NonNullable<(typeof flow)[K]> {
   const value = flow[key];
-  if (value === undefined || (Array.isArray(value) && value.length === 0)) throw new Error(`needs ${key} from the step "${step}", which did not complete`);
+  if (value === undefined || (Array.isArray(value) && value.length === 0))
+    throw new Error(`needs ${key} from the step "${step}", which did not complete`);
   return value as NonNullable<(typeof flow)[K]>;
 }
 
@@ -55,7 +56,10 @@ const opsTicketRow = (ticketId: string) => opsTab.locator(`section[data-booking-
 
 /** Waits for the next API response of this method and path, and returns its JSON body. */
 async function apiResponse(p: Page, method: string, path: string, action: () => Promise<void>) {
-  const [response] = await Promise.all([p.waitForResponse((r) => r.request().method() === method && new URL(r.url()).pathname === path), action()]);
+  const [response] = await Promise.all([
+    p.waitForResponse((r) => r.request().method() === method && new URL(r.url()).pathname === path),
+    action(),
+  ]);
   return { status: response.status(), body: await response.json().catch(() => null) };
 }
 
@@ -136,44 +140,51 @@ test.serial("Ops report (a second tab that stays open): the new booking is liste
   t.true((await card.textContent())!.includes("No tickets yet"));
 });
 
-test.serial("Pending callbacks: the API's field error for a bad price, two confirmations, and a replay with the same key changes nothing", async (t) => {
-  const bookingId = needs("bookingId", "Book tickets");
-  await page.getByRole("link", { name: "send a confirmation on Pending callbacks" }).click();
-  await page.locator("h1", { hasText: "Pending callbacks" }).waitFor();
-  t.is(await page.getByLabel("Booking ID").inputValue(), bookingId);
-  t.is(await page.getByLabel("Customer email").inputValue(), customerEmail);
+test.serial(
+  "Pending callbacks: the API's field error for a bad price, two confirmations, and a replay with the same key changes nothing",
+  async (t) => {
+    const bookingId = needs("bookingId", "Book tickets");
+    await page.getByRole("link", { name: "send a confirmation on Pending callbacks" }).click();
+    await page.locator("h1", { hasText: "Pending callbacks" }).waitFor();
+    t.is(await page.getByLabel("Booking ID").inputValue(), bookingId);
+    t.is(await page.getByLabel("Customer email").inputValue(), customerEmail);
 
-  await page.getByLabel("Price amount").fill("abc");
-  const refused = await apiResponse(page, "POST", "/api/tickets-status", () => page.getByRole("button", { name: "Send callback" }).click());
-  t.is(refused.status, 400);
-  const amountProblem = refused.body.details.find((d: { field: string }) => d.field === "tickets.0.price.amount");
-  t.truthy(amountProblem, JSON.stringify(refused.body));
-  t.is(await fieldError(page, "price.amount").textContent(), amountProblem.message);
+    await page.getByLabel("Price amount").fill("abc");
+    const refused = await apiResponse(page, "POST", "/api/tickets-status", () =>
+      page.getByRole("button", { name: "Send callback" }).click(),
+    );
+    t.is(refused.status, 400);
+    const amountProblem = refused.body.details.find((d: { field: string }) => d.field === "tickets.0.price.amount");
+    t.truthy(amountProblem, JSON.stringify(refused.body));
+    t.is(await fieldError(page, "price.amount").textContent(), amountProblem.message);
 
-  await page.getByLabel("Price amount").fill("45.50");
-  await page.getByLabel("Currency").selectOption("GBP");
-  const firstTicket = await page.getByLabel("Ticket ID").inputValue();
-  const accepted = await apiResponse(page, "POST", "/api/tickets-status", () => page.getByRole("button", { name: "Send callback" }).click());
-  t.is(accepted.status, 200);
-  await toast(page, `Callback accepted: ticket ${firstTicket} confirmed.`).waitFor();
-  flow.tickets.push(firstTicket);
+    await page.getByLabel("Price amount").fill("45.50");
+    await page.getByLabel("Currency").selectOption("GBP");
+    const firstTicket = await page.getByLabel("Ticket ID").inputValue();
+    const accepted = await apiResponse(page, "POST", "/api/tickets-status", () =>
+      page.getByRole("button", { name: "Send callback" }).click(),
+    );
+    t.is(accepted.status, 200);
+    await toast(page, `Callback accepted: ticket ${firstTicket} confirmed.`).waitFor();
+    flow.tickets.push(firstTicket);
 
-  await page.getByRole("button", { name: "Send callback" }).click();
-  await toast(page, "Replayed: this key was already used").waitFor();
-  await page.locator(`.sent-list li[data-ticket-id="${firstTicket}"] .badge`, { hasText: "replayed" }).waitFor();
+    await page.getByRole("button", { name: "Send callback" }).click();
+    await toast(page, "Replayed: this key was already used").waitFor();
+    await page.locator(`.sent-list li[data-ticket-id="${firstTicket}"] .badge`, { hasText: "replayed" }).waitFor();
 
-  const keyBefore = await page.getByLabel("Idempotency key").inputValue();
-  await page.getByRole("button", { name: "Generate", exact: true }).click();
-  await page.getByRole("button", { name: "Generate New" }).click();
-  const secondTicket = await page.getByLabel("Ticket ID").inputValue();
-  t.not(secondTicket, firstTicket);
-  t.not(await page.getByLabel("Idempotency key").inputValue(), keyBefore);
-  await page.getByRole("button", { name: "Send callback" }).click();
-  await toast(page, `Callback accepted: ticket ${secondTicket} confirmed.`).waitFor();
-  flow.tickets.push(secondTicket);
-  t.is(await page.locator(".sent-list li").count(), 3);
-  await screenshotBothWidths(page, "pending");
-});
+    const keyBefore = await page.getByLabel("Idempotency key").inputValue();
+    await page.getByRole("button", { name: "Generate", exact: true }).click();
+    await page.getByRole("button", { name: "Generate New" }).click();
+    const secondTicket = await page.getByLabel("Ticket ID").inputValue();
+    t.not(secondTicket, firstTicket);
+    t.not(await page.getByLabel("Idempotency key").inputValue(), keyBefore);
+    await page.getByRole("button", { name: "Send callback" }).click();
+    await toast(page, `Callback accepted: ticket ${secondTicket} confirmed.`).waitFor();
+    flow.tickets.push(secondTicket);
+    t.is(await page.locator(".sent-list li").count(), 3);
+    await screenshotBothWidths(page, "pending");
+  },
+);
 
 test.serial("Ops report: confirmed, printed and receipt times fill in for both tickets without a reload", async (t) => {
   const tickets = needs("tickets", "Pending callbacks");
@@ -186,7 +197,10 @@ test.serial("Ops report: confirmed, printed and receipt times fill in for both t
     t.is(await row.locator("td.col-refunded").textContent(), "-");
     t.is(await row.locator('[data-label="Price"]').textContent(), "45.50 GBP");
   }
-  t.true(await opsTab.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce === true), "the ops tab was never reloaded");
+  t.true(
+    await opsTab.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce === true),
+    "the ops tab was never reloaded",
+  );
   t.true((await opsTab.locator(".live").textContent())!.startsWith("Live"));
 
   // The replayed callback added no second effect at the gateway.
@@ -235,45 +249,53 @@ test.serial("an error from the API is shown with a way to retry: a malformed dat
   t.is(await page.locator(".live").textContent(), "Retrying…");
 });
 
-test.serial("Tickets: a refund asks for confirmation, Cancel sends nothing, and the refunded ticket is marked in the list and the ops report", async (t) => {
-  const tickets = needs("tickets", "Pending callbacks");
-  const [refunded, kept] = tickets as [string, string];
-  await page.goto(`${sys.url}/#/tickets`);
-  const row = page.locator(`tr[data-ticket-id="${refunded}"]`);
-  await row.waitFor();
-  await page.locator(`tr[data-ticket-id="${kept}"]`).waitFor();
+test.serial(
+  "Tickets: a refund asks for confirmation, Cancel sends nothing, and the refunded ticket is marked in the list and the ops report",
+  async (t) => {
+    const tickets = needs("tickets", "Pending callbacks");
+    const [refunded, kept] = tickets as [string, string];
+    await page.goto(`${sys.url}/#/tickets`);
+    const row = page.locator(`tr[data-ticket-id="${refunded}"]`);
+    await row.waitFor();
+    await page.locator(`tr[data-ticket-id="${kept}"]`).waitFor();
 
-  const dialog = page.getByRole("dialog", { name: "Refund this ticket?" });
-  await row.getByRole("button", { name: "Refund" }).click();
-  await dialog.waitFor();
-  t.true((await dialog.textContent())!.includes(refunded));
-  await screenshotBothWidths(page, "tickets-refund-dialog");
-  await dialog.getByRole("button", { name: "Cancel" }).click();
-  await dialog.waitFor({ state: "hidden" });
+    const dialog = page.getByRole("dialog", { name: "Refund this ticket?" });
+    await row.getByRole("button", { name: "Refund" }).click();
+    await dialog.waitFor();
+    t.true((await dialog.textContent())!.includes(refunded));
+    await screenshotBothWidths(page, "tickets-refund-dialog");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "hidden" });
 
-  await row.getByRole("button", { name: "Refund" }).click();
-  const accepted = await apiResponse(page, "PUT", `/api/ticket-refund/${refunded}`, () => dialog.getByRole("button", { name: "Refund ticket" }).click());
-  t.is(accepted.status, 202);
-  await dialog.waitFor({ state: "hidden" });
-  await toast(page, `Refund requested for ticket ${refunded}.`).waitFor();
+    await row.getByRole("button", { name: "Refund" }).click();
+    const accepted = await apiResponse(page, "PUT", `/api/ticket-refund/${refunded}`, () =>
+      dialog.getByRole("button", { name: "Refund ticket" }).click(),
+    );
+    t.is(accepted.status, 202);
+    await dialog.waitFor({ state: "hidden" });
+    await toast(page, `Refund requested for ticket ${refunded}.`).waitFor();
 
-  const refundedRow = opsTicketRow(refunded);
-  await refundedRow.locator('td.col-refunded[data-set="true"]').waitFor();
-  t.true(await refundedRow.locator('[data-label="Price"]').evaluate((cell) => cell.classList.contains("struck")), "a refunded price is struck through");
-  t.is(await opsTicketRow(kept).locator("td.col-refunded").textContent(), "-");
+    const refundedRow = opsTicketRow(refunded);
+    await refundedRow.locator('td.col-refunded[data-set="true"]').waitFor();
+    t.true(
+      await refundedRow.locator('[data-label="Price"]').evaluate((cell) => cell.classList.contains("struck")),
+      "a refunded price is struck through",
+    );
+    t.is(await opsTicketRow(kept).locator("td.col-refunded").textContent(), "-");
 
-  await page.getByRole("button", { name: "Refresh" }).click();
-  await page.locator(`tr[data-ticket-id="${refunded}"] .badge`, { hasText: "Refunded" }).waitFor();
-  t.true(await page.locator(`tr[data-ticket-id="${refunded}"]`).getByRole("button", { name: "Refund" }).isDisabled());
-  t.is(await page.locator(`tr[data-ticket-id="${kept}"] .badge`).textContent(), "Valid");
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.locator(`tr[data-ticket-id="${refunded}"] .badge`, { hasText: "Refunded" }).waitFor();
+    t.true(await page.locator(`tr[data-ticket-id="${refunded}"]`).getByRole("button", { name: "Refund" }).isDisabled());
+    t.is(await page.locator(`tr[data-ticket-id="${kept}"] .badge`).textContent(), "Valid");
 
-  // One void and one payment refund at the gateway: Cancel sent nothing, the refund went once.
-  t.is([...sys.sim.state.voids.values()].filter((v) => v.ticket_id === refunded).length, 1);
-  t.is([...sys.sim.state.refunds.values()].filter((r) => r.payment_reference === refunded).length, 1);
-  t.is([...sys.sim.state.voids.values()].filter((v) => v.ticket_id === kept).length, 0);
-  await screenshotBothWidths(page, "tickets");
-  await screenshotBothWidths(opsTab, "ops-refunded");
-});
+    // One void and one payment refund at the gateway: Cancel sent nothing, the refund went once.
+    t.is([...sys.sim.state.voids.values()].filter((v) => v.ticket_id === refunded).length, 1);
+    t.is([...sys.sim.state.refunds.values()].filter((r) => r.payment_reference === refunded).length, 1);
+    t.is([...sys.sim.state.voids.values()].filter((v) => v.ticket_id === kept).length, 0);
+    await screenshotBothWidths(page, "tickets");
+    await screenshotBothWidths(opsTab, "ops-refunded");
+  },
+);
 
 test.serial("no script errors in either tab", (t) => {
   t.deepEqual(scriptErrors, []);

@@ -22,7 +22,13 @@ test.before(async () => {
   await cluster.startNode("gateway", ["api"]);
   await Promise.all([cluster.startNode("worker-1", workerServices), cluster.startNode("worker-2", workerServices)]);
   await eventually(async () => (await http("GET", "/api/shows")).status === 200);
-  const show = await http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 500, start_time: "2026-12-31T22:00:00Z", title: "Cluster night", venue: "Hall" });
+  const show = await http("POST", "/api/shows", {
+    dead_nation_id: randomUUID(),
+    number_of_tickets: 500,
+    start_time: "2026-12-31T22:00:00Z",
+    title: "Cluster night",
+    venue: "Hall",
+  });
   if (show.status !== 201) throw new Error(`creating the show answered ${show.status}`);
   showId = show.body.show_id;
 });
@@ -40,7 +46,11 @@ async function http(method: string, path: string, body?: unknown) {
 }
 
 async function book(): Promise<string> {
-  const response = await http("POST", "/api/book-tickets", { show_id: showId, number_of_tickets: ticketsPerBooking, customer_email: "cluster@example.com" });
+  const response = await http("POST", "/api/book-tickets", {
+    show_id: showId,
+    number_of_tickets: ticketsPerBooking,
+    customer_email: "cluster@example.com",
+  });
   if (response.status !== 201) throw new Error(`book-tickets answered ${response.status}: ${JSON.stringify(response.body)}`);
   return response.body.booking_id;
 }
@@ -49,12 +59,21 @@ const db = () => cluster.observer.runtime.db;
 
 /** Ticket ids the confirmations of one booking carried, from the data lake. */
 async function ticketsOf(bookingId: string): Promise<string[]> {
-  const rows = await db()("events").where({ event_name: "TicketBookingConfirmed_v1" }).where("event_payload", "@>", JSON.stringify({ booking_id: bookingId }));
+  const rows = await db()("events")
+    .where({ event_name: "TicketBookingConfirmed_v1" })
+    .where("event_payload", "@>", JSON.stringify({ booking_id: bookingId }));
   return rows.map((row) => row.event_payload.ticket_id);
 }
 
 async function lakeCount(name: string, ticketId: string): Promise<number> {
-  return Number((await db()("events").where({ event_name: name }).where("event_payload", "@>", JSON.stringify({ ticket_id: ticketId })).count({ n: "*" }))[0]!.n);
+  return Number(
+    (
+      await db()("events")
+        .where({ event_name: name })
+        .where("event_payload", "@>", JSON.stringify({ ticket_id: ticketId }))
+        .count({ n: "*" })
+    )[0]!.n,
+  );
 }
 
 /** A ticket's effects at the gateway and its follow-up events, counted. */
@@ -81,18 +100,28 @@ async function effectsOf(bookingId: string) {
 const once = { receipts: 1, files: 1, sheetRows: 1, printedEvents: 1, receiptEvents: 1 };
 const complete = async (bookingId: string) => {
   const effects = await effectsOf(bookingId);
-  return effects.tickets === ticketsPerBooking && effects.perTicket.every((t) => t.receipts > 0 && t.files > 0 && t.sheetRows > 0 && t.printedEvents > 0 && t.receiptEvents > 0);
+  return (
+    effects.tickets === ticketsPerBooking &&
+    effects.perTicket.every((t) => t.receipts > 0 && t.files > 0 && t.sheetRows > 0 && t.printedEvents > 0 && t.receiptEvents > 0)
+  );
 };
 
 /** True when the Dead Nation handler committed its inbox marker for every one of these bookings. */
 async function deadNationCommitted(bookingIds: string[]): Promise<boolean> {
-  const markers = await db()("processed_messages").where({ handler: "bookings-BookPlaceInDeadNation" }).whereIn("key", bookingIds).count({ n: "*" });
+  const markers = await db()("processed_messages")
+    .where({ handler: "bookings-BookPlaceInDeadNation" })
+    .whereIn("key", bookingIds)
+    .count({ n: "*" });
   return Number(markers[0]!.n) === bookingIds.length;
 }
 
 /** No message waiting or in flight on any durable of the cluster. */
 async function idle(): Promise<boolean> {
-  const consumers = await cluster.observer.broker.call<ConsumerStatus[], object>("admin.consumers", {}, { nodeID: cluster.observer.broker.nodeID });
+  const consumers = await cluster.observer.broker.call<ConsumerStatus[], object>(
+    "admin.consumers",
+    {},
+    { nodeID: cluster.observer.broker.nodeID },
+  );
   const pendingOutbox = await db()("outbox").whereNull("published_at").first("seq");
   return consumers.every((c) => c.pending === 0 && c.ackPending === 0) && pendingOutbox === undefined;
 }
@@ -146,10 +175,16 @@ test.serial("a worker SIGKILLed mid-traffic: HTTP keeps answering, every booking
   // bookings). So the kill waits for those markers and lands while the confirmations' fulfilment,
   // the relay and new HTTP calls are in flight.
   await eventually(() => deadNationCommitted(bookings), { intervalMs: 10 });
-  const inFlight = await cluster.observer.broker.call<ConsumerStatus[], object>("admin.consumers", {}, { nodeID: cluster.observer.broker.nodeID });
+  const inFlight = await cluster.observer.broker.call<ConsumerStatus[], object>(
+    "admin.consumers",
+    {},
+    { nodeID: cluster.observer.broker.nodeID },
+  );
   const unfinished = (await Promise.all(bookings.map(complete))).filter((done) => !done).length;
   const killed = cluster.processes.get("worker-1")!.kill();
-  t.log(`at the kill: ${unfinished} of ${bookings.length} bookings not yet fulfilled, ${inFlight.reduce((n, c) => n + c.pending + c.ackPending, 0)} messages pending or in flight`);
+  t.log(
+    `at the kill: ${unfinished} of ${bookings.length} bookings not yet fulfilled, ${inFlight.reduce((n, c) => n + c.pending + c.ackPending, 0)} messages pending or in flight`,
+  );
   await bookInParallel(4);
   t.is(await killed, "SIGKILL");
   for (let i = 0; i < 3; i++) await bookInParallel(4);
@@ -182,17 +217,25 @@ test.serial("SIGTERM lets a worker finish its in-flight messages and exit 0; a s
   const confirm = async () => {
     const ticketId = randomUUID();
     const response = await http("POST", "/api/tickets-status", {
-      tickets: [{ ticket_id: ticketId, status: "confirmed", price: { amount: "12.00", currency: "EUR" }, customer_email: "sigterm@example.com" }],
+      tickets: [
+        { ticket_id: ticketId, status: "confirmed", price: { amount: "12.00", currency: "EUR" }, customer_email: "sigterm@example.com" },
+      ],
     });
     if (response.status !== 200) throw new Error(`tickets-status answered ${response.status}`);
     return ticketId;
   };
   const receiptInFlight = async () => {
-    const consumers = await cluster.observer.broker.call<ConsumerStatus[], object>("admin.consumers", {}, { nodeID: cluster.observer.broker.nodeID });
+    const consumers = await cluster.observer.broker.call<ConsumerStatus[], object>(
+      "admin.consumers",
+      {},
+      { nodeID: cluster.observer.broker.nodeID },
+    );
     return consumers.some((c) => c.durable === "tickets-IssueReceipt" && c.ackPending > 0);
   };
   const receiptCalls = (ticketId: string) =>
-    cluster.sim.state.calls.filter((call) => call.path === "/receipts-api/receipts" && (call.body as { ticket_id?: string })?.ticket_id === ticketId).length;
+    cluster.sim.state.calls.filter(
+      (call) => call.path === "/receipts-api/receipts" && (call.body as { ticket_id?: string })?.ticket_id === ticketId,
+    ).length;
 
   const graceful = await cluster.startNode("worker-3", workerServices, slowGateway);
   cluster.sim.setLatency(1500);
@@ -208,7 +251,10 @@ test.serial("SIGTERM lets a worker finish its in-flight messages and exit 0; a s
   await eventually(receiptInFlight, { intervalMs: 20 });
   const linesBefore = cluster.output.length;
   forced.child.kill("SIGTERM");
-  await eventually(() => cluster.output.slice(linesBefore).some((line) => line.startsWith("worker-4 |") && line.includes("shutting down")), { intervalMs: 10 });
+  await eventually(
+    () => cluster.output.slice(linesBefore).some((line) => line.startsWith("worker-4 |") && line.includes("shutting down")),
+    { intervalMs: 10 },
+  );
   forced.child.kill("SIGTERM");
   t.is(await forced.exited, 130, "the second signal exits at once, in-flight work abandoned");
 

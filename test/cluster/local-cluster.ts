@@ -89,7 +89,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     async stop() {
       // A node that cannot stop gracefully in time is killed, so a failing test still cleans up.
       await Promise.allSettled(
-        [...processes.values()].map((node) => Promise.race([node.stop(), new Promise((resolve) => setTimeout(resolve, 20_000).unref())]).then(() => node.kill())),
+        [...processes.values()].map((node) =>
+          Promise.race([node.stop(), new Promise((resolve) => setTimeout(resolve, 20_000).unref())]).then(() => node.kill()),
+        ),
       );
       await observer.stop();
       await resources.release();

@@ -41,42 +41,50 @@ const check = async (traffic: Traffic) =>
     accepted: { tickets: traffic.acceptedTickets, bookings: traffic.acceptedBookings },
   });
 
-test.serial("Postgres crash-restarted (pg_ctl stop -m immediate, start) under load: nothing lost, no effect twice outside the documented Dead Nation window", async (t) => {
-  const showId = await createShow(sys.apiUrl, 100_000);
-  const traffic = new Traffic({ apiUrl: sys.apiUrl, ticketRequestsPerSecond: 8, bookingsPerSecond: 4, showId }).start();
-  await settle(2_000);
-  const from = new Date();
-  await sys.postgres.restartImmediate();
-  postgresCrash = { from, to: new Date() };
-  await settle(3_000);
-  await traffic.stop();
+test.serial(
+  "Postgres crash-restarted (pg_ctl stop -m immediate, start) under load: nothing lost, no effect twice outside the documented Dead Nation window",
+  async (t) => {
+    const showId = await createShow(sys.apiUrl, 100_000);
+    const traffic = new Traffic({ apiUrl: sys.apiUrl, ticketRequestsPerSecond: 8, bookingsPerSecond: 4, showId }).start();
+    await settle(2_000);
+    const from = new Date();
+    await sys.postgres.restartImmediate();
+    postgresCrash = { from, to: new Date() };
+    await settle(3_000);
+    await traffic.stop();
 
-  const report = await check(traffic);
-  t.log({ counts: report.counts, attempts: Object.fromEntries(traffic.attempts) });
-  t.deepEqual(report.problems, []);
-  t.is(traffic.failed, 0, "every client request got a final 2xx/4xx answer after retrying");
-  t.false(traffic.attempts.has("500"), "requests that met the crash were answered 503 (retry later), never 500");
-  t.true(traffic.acceptedTickets.size > 0 && traffic.acceptedBookings.size > 0);
-});
+    const report = await check(traffic);
+    t.log({ counts: report.counts, attempts: Object.fromEntries(traffic.attempts) });
+    t.deepEqual(report.problems, []);
+    t.is(traffic.failed, 0, "every client request got a final 2xx/4xx answer after retrying");
+    t.false(traffic.attempts.has("500"), "requests that met the crash were answered 503 (retry later), never 500");
+    t.true(traffic.acceptedTickets.size > 0 && traffic.acceptedBookings.size > 0);
+  },
+);
 
-test.serial(`Redis down for ${redisDownMs} ms under load: JetStream consumers keep going, the mirror catches up once Redis is back`, async (t) => {
-  const showId = await createShow(sys.apiUrl, 100_000);
-  const traffic = new Traffic({ apiUrl: sys.apiUrl, ticketRequestsPerSecond: 8, bookingsPerSecond: 4, showId }).start();
-  await settle(1_000);
-  await sys.redis.stop();
-  const storedBefore = Number((await sys.db("tickets").count({ n: "*" }))[0]!.n);
-  // Handlers keep storing tickets while Redis is down: the JetStream path does not wait on the mirror.
-  await eventually(async () => Number((await sys.db("tickets").count({ n: "*" }))[0]!.n) >= storedBefore + 20, { timeoutMs: redisDownMs });
-  const storedDuringOutage = Number((await sys.db("tickets").count({ n: "*" }))[0]!.n) - storedBefore;
-  await settle(Math.max(0, redisDownMs - 1_000));
-  t.false(sys.redis.running, "Redis was down the whole time");
-  await sys.redis.start();
-  await settle(2_000);
-  await traffic.stop();
+test.serial(
+  `Redis down for ${redisDownMs} ms under load: JetStream consumers keep going, the mirror catches up once Redis is back`,
+  async (t) => {
+    const showId = await createShow(sys.apiUrl, 100_000);
+    const traffic = new Traffic({ apiUrl: sys.apiUrl, ticketRequestsPerSecond: 8, bookingsPerSecond: 4, showId }).start();
+    await settle(1_000);
+    await sys.redis.stop();
+    const storedBefore = Number((await sys.db("tickets").count({ n: "*" }))[0]!.n);
+    // Handlers keep storing tickets while Redis is down: the JetStream path does not wait on the mirror.
+    await eventually(async () => Number((await sys.db("tickets").count({ n: "*" }))[0]!.n) >= storedBefore + 20, {
+      timeoutMs: redisDownMs,
+    });
+    const storedDuringOutage = Number((await sys.db("tickets").count({ n: "*" }))[0]!.n) - storedBefore;
+    await settle(Math.max(0, redisDownMs - 1_000));
+    t.false(sys.redis.running, "Redis was down the whole time");
+    await sys.redis.start();
+    await settle(2_000);
+    await traffic.stop();
 
-  const report = await check(traffic);
-  t.log({ storedDuringOutage, counts: report.counts, attempts: Object.fromEntries(traffic.attempts) });
-  t.true(storedDuringOutage >= 20);
-  t.deepEqual(report.problems, []);
-  t.is(traffic.failed, 0, "every client request got a final 2xx/4xx answer");
-});
+    const report = await check(traffic);
+    t.log({ storedDuringOutage, counts: report.counts, attempts: Object.fromEntries(traffic.attempts) });
+    t.true(storedDuringOutage >= 20);
+    t.deepEqual(report.problems, []);
+    t.is(traffic.failed, 0, "every client request got a final 2xx/4xx answer");
+  },
+);

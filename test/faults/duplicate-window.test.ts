@@ -22,18 +22,26 @@ test.afterEach.always((t) => {
   if (!t.passed && sys) t.log(sys.diagnostics().join("\n"));
 });
 
-test.serial("relay down longer than the duplicate window, then back: JetStream holds duplicates, every effect still applied once", async (t) => {
-  const crash = await crashRelayAfterPublish(sys, 300);
-  t.true(crash.inJetStream > crash.marked, "the kill landed after publishing and before marking");
-  await settle(duplicateWindowMs * 3);
+test.serial(
+  "relay down longer than the duplicate window, then back: JetStream holds duplicates, every effect still applied once",
+  async (t) => {
+    const crash = await crashRelayAfterPublish(sys, 300);
+    t.true(crash.inJetStream > crash.marked, "the kill landed after publishing and before marking");
+    await settle(duplicateWindowMs * 3);
 
-  await sys.startNode("api-1", API_NODE_SERVICES);
-  const report = await waitForConsistency(
-    { db: sys.db, nats: await sys.natsConnection(), redisUrl: sys.redis.url, topology: sys.topology, sim: sys.sim, allowJetStreamDuplicates: true },
-  );
-  t.log({ crash, counts: report.counts });
-  t.true(report.counts.jetStreamDuplicates > 0, "the republished messages were stored again (the window had passed)");
-  t.deepEqual(report.problems, []);
-  t.is(report.counts.confirmedTickets, 300);
-  t.is(report.counts.receipts, 300);
-});
+    await sys.startNode("api-1", API_NODE_SERVICES);
+    const report = await waitForConsistency({
+      db: sys.db,
+      nats: await sys.natsConnection(),
+      redisUrl: sys.redis.url,
+      topology: sys.topology,
+      sim: sys.sim,
+      allowJetStreamDuplicates: true,
+    });
+    t.log({ crash, counts: report.counts });
+    t.true(report.counts.jetStreamDuplicates > 0, "the republished messages were stored again (the window had passed)");
+    t.deepEqual(report.problems, []);
+    t.is(report.counts.confirmedTickets, 300);
+    t.is(report.counts.receipts, 300);
+  },
+);

@@ -30,18 +30,21 @@ const check = async (traffic?: Traffic) =>
     accepted: traffic ? { tickets: traffic.acceptedTickets, bookings: traffic.acceptedBookings } : undefined,
   });
 
-test.serial("a node SIGKILLed between JetStream publish and marking its outbox rows: every row relayed once, every effect once", async (t) => {
-  const crash = await crashRelayAfterPublish(sys, 400);
-  t.log(crash);
-  t.true(crash.inJetStream > crash.marked, "the kill landed after publishing and before marking");
+test.serial(
+  "a node SIGKILLed between JetStream publish and marking its outbox rows: every row relayed once, every effect once",
+  async (t) => {
+    const crash = await crashRelayAfterPublish(sys, 400);
+    t.log(crash);
+    t.true(crash.inJetStream > crash.marked, "the kill landed after publishing and before marking");
 
-  await sys.startNode("api-1", ["api", "tickets", "shows", "bookings", "datalake"]);
-  const report = await check();
-  t.log(report.counts);
-  t.deepEqual(report.problems, []);
-  t.is(report.counts.confirmedTickets, 400);
-  t.is(report.counts.receipts, 400);
-});
+    await sys.startNode("api-1", ["api", "tickets", "shows", "bookings", "datalake"]);
+    const report = await check();
+    t.log(report.counts);
+    t.deepEqual(report.problems, []);
+    t.is(report.counts.confirmedTickets, 400);
+    t.is(report.counts.receipts, 400);
+  },
+);
 
 test.serial("a worker SIGKILLed between its gateway calls and their acks: redelivered, every effect still once", async (t) => {
   const traffic = new Traffic({ apiUrl: sys.apiUrl, ticketRequestsPerSecond: 10 }).start();

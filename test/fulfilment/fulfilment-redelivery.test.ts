@@ -24,7 +24,9 @@ async function post(ticket: ReturnType<typeof ticketWith>) {
   if (response.status !== 200) throw new Error(`tickets-status answered ${response.status}: ${response.text}`);
 }
 const statusesOf = (sys: TestSystem, ticketId: string, method: string, pathPart: string) =>
-  callsFor(sys, ticketId).filter((call) => call.method === method && call.path.includes(pathPart)).map((call) => call.status);
+  callsFor(sys, ticketId)
+    .filter((call) => call.method === method && call.path.includes(pathPart))
+    .map((call) => call.status);
 
 test.serial("a receipt issued whose response is lost: the redelivery gets the same receipt, one TicketReceiptIssued_v1", async (t) => {
   const ticket = ticketWith("confirmed");
@@ -42,26 +44,29 @@ test.serial("a receipt issued whose response is lost: the redelivery gets the sa
   t.is((await outboxMessages(sys, "TicketReceiptIssued_v1", ticket.ticket_id)).length, 1);
 });
 
-test.serial("another copy of a confirmation, sent after every attempt of the first lost its receipt's answer, gets that same receipt: one receipt", async (t) => {
-  const ticket = ticketWith("confirmed");
-  // every delivery of the first copy issues (the same) receipt but loses the answer, until it is dead-lettered
-  sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, sys.config.CONSUMER_MAX_DELIVERIES, 500, { afterEffect: true });
-  await post(ticket);
-  await eventually(async () => (await deadLetters(sys, "tickets-IssueReceipt")).some((l) => l.payload.includes(ticket.ticket_id)));
-  t.is(receiptsFor(sys, ticket.ticket_id).length, 1);
+test.serial(
+  "another copy of a confirmation, sent after every attempt of the first lost its receipt's answer, gets that same receipt: one receipt",
+  async (t) => {
+    const ticket = ticketWith("confirmed");
+    // every delivery of the first copy issues (the same) receipt but loses the answer, until it is dead-lettered
+    sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, sys.config.CONSUMER_MAX_DELIVERIES, 500, { afterEffect: true });
+    await post(ticket);
+    await eventually(async () => (await deadLetters(sys, "tickets-IssueReceipt")).some((l) => l.payload.includes(ticket.ticket_id)));
+    t.is(receiptsFor(sys, ticket.ticket_id).length, 1);
 
-  // the partner sends the ticket again under a new Idempotency-Key: its own header, its own receipt key
-  await post(ticket);
-  await eventually(async () => (await lakeEvents(sys, "TicketReceiptIssued_v1", ticket.ticket_id)).length > 0);
-  await eventually(() => quiet(sys));
+    // the partner sends the ticket again under a new Idempotency-Key: its own header, its own receipt key
+    await post(ticket);
+    await eventually(async () => (await lakeEvents(sys, "TicketReceiptIssued_v1", ticket.ticket_id)).length > 0);
+    await eventually(() => quiet(sys));
 
-  const receipts = receiptsFor(sys, ticket.ticket_id);
-  t.is(receipts.length, 1, "the second copy asked with the first attempt's key and got the same receipt");
-  const issued = await lakeEvents(sys, "TicketReceiptIssued_v1", ticket.ticket_id);
-  t.is(issued.length, 1);
-  t.is(issued[0].receipt_number, receipts[0]!.number);
-  t.deepEqual(await sys.node.runtime.db("handler_attempts").where({ handler: "tickets-IssueReceipt", key: ticket.ticket_id }), []);
-});
+    const receipts = receiptsFor(sys, ticket.ticket_id);
+    t.is(receipts.length, 1, "the second copy asked with the first attempt's key and got the same receipt");
+    const issued = await lakeEvents(sys, "TicketReceiptIssued_v1", ticket.ticket_id);
+    t.is(issued.length, 1);
+    t.is(issued[0].receipt_number, receipts[0]!.number);
+    t.deepEqual(await sys.node.runtime.db("handler_attempts").where({ handler: "tickets-IssueReceipt", key: ticket.ticket_id }), []);
+  },
+);
 
 test.serial("a file uploaded whose response is lost: the redelivery's 409 counts as printed, one TicketPrinted_v1", async (t) => {
   const ticket = ticketWith("confirmed");
@@ -91,32 +96,42 @@ for (const [status, sheet, handler] of [
     t.deepEqual(rowsFor(sys, sheet, ticket.ticket_id), [[ticket.ticket_id, "redelivery@example.com", "42.00", "EUR"]]);
     // the first append took effect but failed; the redelivery read the sheet and did not append again
     const sheetCalls = sys.sim.state.calls.filter((call) => call.path === `/spreadsheets-api/sheets/${sheet}/rows`).slice(-2);
-    t.deepEqual(sheetCalls.map((call) => `${call.method} ${call.status}`), ["POST 500", "GET 200"]);
-  });
-
-  test.serial(`${handler}: another copy of the ticket's message, sent after an attempt left its append in doubt, reads the sheet back: one row in ${sheet}`, async (t) => {
-    const ticket = ticketWith(status);
-    const rowsPath = `/spreadsheets-api/sheets/${sheet}/rows`;
-    // the first copy appends but loses the answer, then cannot read the sheet back until it is dead-lettered
-    sys.sim.failNext({ method: "POST", path: rowsPath }, 1, 500, { afterEffect: true });
-    sys.sim.failNext({ method: "GET", path: rowsPath }, sys.config.CONSUMER_MAX_DELIVERIES - 1, 500);
-    await post(ticket);
-    await eventually(async () => (await deadLetters(sys, `tickets-${handler}`)).some((l) => l.payload.includes(ticket.ticket_id)));
-
-    // the partner sends the ticket again under a new Idempotency-Key: a new message, first delivered now
-    await post(ticket);
-    await eventually(() => handled(sys, `tickets-${handler}`, ticket.ticket_id));
-    await eventually(() => quiet(sys));
-
-    t.deepEqual(rowsFor(sys, sheet, ticket.ticket_id), [[ticket.ticket_id, "redelivery@example.com", "42.00", "EUR"]]);
-    const sheetCalls = sys.sim.state.calls.filter((call) => call.path === rowsPath).slice(-(sys.config.CONSUMER_MAX_DELIVERIES + 1));
     t.deepEqual(
       sheetCalls.map((call) => `${call.method} ${call.status}`),
-      ["POST 500", ...Array(sys.config.CONSUMER_MAX_DELIVERIES - 1).fill("GET 500"), "GET 200"],
-      "the second copy read the sheet and did not append",
+      ["POST 500", "GET 200"],
     );
-    t.deepEqual(await sys.node.runtime.db("handler_attempts").where({ handler: `tickets-${handler}`, key: ticket.ticket_id }), [], "the committed attempt cleared its record");
   });
+
+  test.serial(
+    `${handler}: another copy of the ticket's message, sent after an attempt left its append in doubt, reads the sheet back: one row in ${sheet}`,
+    async (t) => {
+      const ticket = ticketWith(status);
+      const rowsPath = `/spreadsheets-api/sheets/${sheet}/rows`;
+      // the first copy appends but loses the answer, then cannot read the sheet back until it is dead-lettered
+      sys.sim.failNext({ method: "POST", path: rowsPath }, 1, 500, { afterEffect: true });
+      sys.sim.failNext({ method: "GET", path: rowsPath }, sys.config.CONSUMER_MAX_DELIVERIES - 1, 500);
+      await post(ticket);
+      await eventually(async () => (await deadLetters(sys, `tickets-${handler}`)).some((l) => l.payload.includes(ticket.ticket_id)));
+
+      // the partner sends the ticket again under a new Idempotency-Key: a new message, first delivered now
+      await post(ticket);
+      await eventually(() => handled(sys, `tickets-${handler}`, ticket.ticket_id));
+      await eventually(() => quiet(sys));
+
+      t.deepEqual(rowsFor(sys, sheet, ticket.ticket_id), [[ticket.ticket_id, "redelivery@example.com", "42.00", "EUR"]]);
+      const sheetCalls = sys.sim.state.calls.filter((call) => call.path === rowsPath).slice(-(sys.config.CONSUMER_MAX_DELIVERIES + 1));
+      t.deepEqual(
+        sheetCalls.map((call) => `${call.method} ${call.status}`),
+        ["POST 500", ...Array(sys.config.CONSUMER_MAX_DELIVERIES - 1).fill("GET 500"), "GET 200"],
+        "the second copy read the sheet and did not append",
+      );
+      t.deepEqual(
+        await sys.node.runtime.db("handler_attempts").where({ handler: `tickets-${handler}`, key: ticket.ticket_id }),
+        [],
+        "the committed attempt cleared its record",
+      );
+    },
+  );
 
   test.serial(`${handler}: an append refused before it took effect is appended on redelivery, one row in ${sheet}`, async (t) => {
     const ticket = ticketWith(status);
@@ -127,7 +142,10 @@ for (const [status, sheet, handler] of [
 
     t.deepEqual(rowsFor(sys, sheet, ticket.ticket_id), [[ticket.ticket_id, "redelivery@example.com", "42.00", "EUR"]]);
     const sheetCalls = sys.sim.state.calls.filter((call) => call.path === `/spreadsheets-api/sheets/${sheet}/rows`).slice(-5);
-    t.deepEqual(sheetCalls.map((call) => `${call.method} ${call.status}`), ["POST 503", "GET 200", "POST 503", "GET 200", "POST 200"]);
+    t.deepEqual(
+      sheetCalls.map((call) => `${call.method} ${call.status}`),
+      ["POST 503", "GET 200", "POST 503", "GET 200", "POST 200"],
+    );
   });
 }
 
@@ -135,7 +153,9 @@ test.serial("a permanent gateway refusal (400) dead-letters PrintTicket at once;
   const ticket = ticketWith("confirmed");
   sys.sim.failNext({ method: "PUT", path: `/files-api/files/${ticket.ticket_id}-ticket.html/content` }, 1, 400);
   await post(ticket);
-  const letter = await eventually(async () => (await deadLetters(sys, "tickets-PrintTicket")).find((l) => l.payload.includes(ticket.ticket_id)));
+  const letter = await eventually(async () =>
+    (await deadLetters(sys, "tickets-PrintTicket")).find((l) => l.payload.includes(ticket.ticket_id)),
+  );
   await eventually(() => quiet(sys));
 
   t.is(letter!.deliveries, 1);

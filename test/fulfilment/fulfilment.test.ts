@@ -24,7 +24,11 @@ const postStatus = (body: unknown, key: string, headers: Record<string, string> 
 
 /** Waits until the ticket's receipt and print events exist and nothing else is in flight. */
 async function fulfilled(ticketId: string): Promise<void> {
-  await eventually(async () => (await lakeEvents(sys, "TicketPrinted_v1", ticketId)).length > 0 && (await lakeEvents(sys, "TicketReceiptIssued_v1", ticketId)).length > 0);
+  await eventually(
+    async () =>
+      (await lakeEvents(sys, "TicketPrinted_v1", ticketId)).length > 0 &&
+      (await lakeEvents(sys, "TicketReceiptIssued_v1", ticketId)).length > 0,
+  );
   await eventually(() => handled(sys, "tickets-AppendToTracker", ticketId));
   await eventually(() => quiet(sys));
 }
@@ -33,7 +37,10 @@ test.serial("scenario 1: a confirmed ticket is stored, printed, receipted and tr
   const ticket = confirmed({ amount: "50.30", currency: "GBP" }, "email@example.com");
   const key = randomUUID();
   const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-  const response = await postStatus({ tickets: [ticket] }, key, { "Correlation-ID": "scenario-1", traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+  const response = await postStatus({ tickets: [ticket] }, key, {
+    "Correlation-ID": "scenario-1",
+    traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+  });
   t.is(response.status, 200);
   await fulfilled(ticket.ticket_id);
 
@@ -103,7 +110,10 @@ test.serial("scenario 3: the same confirmation posted three times with one Idemp
 test.serial("a ticket confirmed three times under different Idempotency-Keys, concurrently, is still fulfilled once", async (t) => {
   const ticket = confirmed({ amount: "20.00", currency: "EUR" }, "resent@example.com");
   const responses = await Promise.all([0, 1, 2].map(() => postStatus({ tickets: [ticket] }, randomUUID())));
-  t.deepEqual(responses.map((r) => r.status), [200, 200, 200]);
+  t.deepEqual(
+    responses.map((r) => r.status),
+    [200, 200, 200],
+  );
   t.is((await outboxMessages(sys, "TicketBookingConfirmed_v1", ticket.ticket_id)).length, 3);
   await fulfilled(ticket.ticket_id);
 

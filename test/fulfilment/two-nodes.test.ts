@@ -25,7 +25,10 @@ test("40 tickets, each confirmed under three Idempotency-Keys, on two nodes: 40 
   const responses = await Promise.all(
     [0, 1, 2].map(() => sys.http("POST", "/api/tickets-status", { tickets }, { "Idempotency-Key": randomUUID() })),
   );
-  t.deepEqual(responses.map((r) => r.status), [200, 200, 200]);
+  t.deepEqual(
+    responses.map((r) => r.status),
+    [200, 200, 200],
+  );
   await eventually(async () => (await lakeCount("TicketPrinted_v1")) >= 40 && (await lakeCount("TicketReceiptIssued_v1")) >= 40);
   await eventually(() => quiet(sys));
 

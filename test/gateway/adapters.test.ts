@@ -1,16 +1,8 @@
 import test, { type ExecutionContext } from "ava";
-import {
-  createGatewayClient,
-  GatewayError,
-  isPermanentStatus,
-  type GatewayClient,
-} from "../../adapters/gateway-client.ts";
+import { createGatewayClient, GatewayError, isPermanentStatus, type GatewayClient } from "../../adapters/gateway-client.ts";
 import { startGatewaySimulator, type GatewaySimulator } from "../../adapters/simulator/index.ts";
 
-async function setup(
-  t: ExecutionContext,
-  clientOpts: { timeoutMs?: number } = {},
-): Promise<{ sim: GatewaySimulator; gw: GatewayClient }> {
+async function setup(t: ExecutionContext, clientOpts: { timeoutMs?: number } = {}): Promise<{ sim: GatewaySimulator; gw: GatewayClient }> {
   const sim = await startGatewaySimulator({ port: 0 });
   t.teardown(() => sim.close());
   return { sim, gw: createGatewayClient({ baseUrl: sim.url + "/", ...clientOpts }) };
@@ -56,7 +48,10 @@ test("receipts.void: 200, deduplicated by idempotent_id", async (t) => {
   await gw.receipts.void(req, cc);
   await gw.receipts.void(req, cc);
 
-  t.deepEqual(sim.state.calls.slice(1).map((c) => c.status), [200, 200]);
+  t.deepEqual(
+    sim.state.calls.slice(1).map((c) => c.status),
+    [200, 200],
+  );
   t.is(sim.state.voids.size, 1);
   t.like(sim.state.voids.get("refund-t-2"), { ticket_id: "t-2", reason: "customer requested refund" });
   t.like(sim.state.receipts.get("k"), { voided: true, void_reason: "customer requested refund" });
@@ -69,10 +64,13 @@ test("payments.refund: 201 new, 200 existing", async (t) => {
   await gw.payments.refund(req, cc);
   await gw.payments.refund(req, cc);
 
-  t.deepEqual(sim.state.calls.map((c) => [c.method, c.path, c.status]), [
-    ["PUT", "/payments-api/refunds", 201],
-    ["PUT", "/payments-api/refunds", 200],
-  ]);
+  t.deepEqual(
+    sim.state.calls.map((c) => [c.method, c.path, c.status]),
+    [
+      ["PUT", "/payments-api/refunds", 201],
+      ["PUT", "/payments-api/refunds", 200],
+    ],
+  );
   t.deepEqual(sim.state.calls[0]!.body, req);
   t.is(sim.state.refunds.size, 1);
 });
@@ -84,10 +82,13 @@ test("files.put: 201 → created, then 409 → already_exists (not an error)", a
   t.is(await gw.files.put("t-4-ticket.html", html, cc), "created");
   t.is(await gw.files.put("t-4-ticket.html", "something else", cc), "already_exists");
 
-  t.deepEqual(sim.state.calls.map((c) => [c.method, c.path, c.status]), [
-    ["PUT", "/files-api/files/t-4-ticket.html/content", 201],
-    ["PUT", "/files-api/files/t-4-ticket.html/content", 409],
-  ]);
+  t.deepEqual(
+    sim.state.calls.map((c) => [c.method, c.path, c.status]),
+    [
+      ["PUT", "/files-api/files/t-4-ticket.html/content", 201],
+      ["PUT", "/files-api/files/t-4-ticket.html/content", 409],
+    ],
+  );
   t.is(sim.state.calls[0]!.headers["content-type"], "text/plain");
   t.is(sim.state.files.get("t-4-ticket.html"), html); // the first content stays
 });
@@ -122,10 +123,13 @@ test("deadNation.book: 200, every call recorded (duplicates included)", async (t
   await gw.deadNation.book(req, cc);
   await gw.deadNation.book(req, cc);
 
-  t.deepEqual(sim.state.calls.map((c) => [c.method, c.path, c.status]), [
-    ["POST", "/dead-nation-api/ticket/booking", 200],
-    ["POST", "/dead-nation-api/ticket/booking", 200],
-  ]);
+  t.deepEqual(
+    sim.state.calls.map((c) => [c.method, c.path, c.status]),
+    [
+      ["POST", "/dead-nation-api/ticket/booking", 200],
+      ["POST", "/dead-nation-api/ticket/booking", 200],
+    ],
+  );
   t.deepEqual(sim.state.calls[0]!.body, req);
   t.is(sim.state.deadNationBookings.length, 2);
 });
@@ -172,10 +176,10 @@ test("a slow simulator → timeout GatewayError, permanent false", async (t) => 
   sim.setLatency(1000);
 
   const started = Date.now();
-  const err = await t.throwsAsync(gw.deadNation.book(
-    { booking_id: "b", event_id: "e", number_of_tickets: 1, customer_address: "a@b.c" },
-    cc,
-  ), { instanceOf: GatewayError });
+  const err = await t.throwsAsync(
+    gw.deadNation.book({ booking_id: "b", event_id: "e", number_of_tickets: 1, customer_address: "a@b.c" }, cc),
+    { instanceOf: GatewayError },
+  );
   t.like(err, { kind: "timeout", status: undefined, permanent: false, method: "POST" });
   t.true(Date.now() - started < 900);
 });

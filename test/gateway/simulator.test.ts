@@ -37,7 +37,13 @@ async function callbackServer(t: ExecutionContext, statuses: number[] = []) {
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const waitFor = (n: number) =>
     new Promise<void>((resolve) => {
@@ -100,7 +106,11 @@ test("files: PUT 201 then 409, GET content, 404 for an unknown id", async (t) =>
 
 test("read-back endpoints and summary show the state; /_simulator calls are not recorded", async (t) => {
   const s = await sim(t);
-  await req(s.url, "PUT", "/receipts-api/receipts", { ticket_id: "t", price: { money_amount: "1", money_currency: "EUR" }, idempotency_key: "k" });
+  await req(s.url, "PUT", "/receipts-api/receipts", {
+    ticket_id: "t",
+    price: { money_amount: "1", money_currency: "EUR" },
+    idempotency_key: "k",
+  });
   await req(s.url, "PUT", "/receipts-api/void-receipt", { ticket_id: "t", reason: "r", idempotent_id: "refund-t" });
   await req(s.url, "PUT", "/payments-api/refunds", { payment_reference: "t", reason: "r", deduplication_id: "refund-t" });
   await req(s.url, "PUT", "/files-api/files/f/content", "hello", "text/plain");
@@ -121,7 +131,12 @@ test("read-back endpoints and summary show the state; /_simulator calls are not 
 
 test("faults over HTTP: the next N matching calls fail, then it recovers; reset clears everything", async (t) => {
   const s = await sim(t);
-  const f = await req(s.url, "POST", "/_simulator/faults", { method: "POST", path: "/spreadsheets-api/sheets/s/rows", times: 2, status: 503 });
+  const f = await req(s.url, "POST", "/_simulator/faults", {
+    method: "POST",
+    path: "/spreadsheets-api/sheets/s/rows",
+    times: 2,
+    status: 503,
+  });
   t.is(f.status, 201);
   t.is((await req(s.url, "POST", "/_simulator/faults", { path: "/x", times: 0 })).status, 400);
 
@@ -196,11 +211,14 @@ test("Dead Nation callback: configurable price, retried after a 5xx", async (t) 
 
   await app.waitFor(3);
   await s.settled();
-  t.deepEqual(s.state.callbacks.map((c) => [c.attempt, c.status, c.ok]), [
-    [1, 503, false],
-    [2, 500, false],
-    [3, 200, true],
-  ]);
+  t.deepEqual(
+    s.state.callbacks.map((c) => [c.attempt, c.status, c.ok]),
+    [
+      [1, 503, false],
+      [2, 500, false],
+      [3, 200, true],
+    ],
+  );
   t.deepEqual(app.received[2]!.body.tickets[0].price, { amount: "12.50", currency: "PLN" });
   // the same payload (same ticket ids) on every attempt
   t.deepEqual(app.received[0]!.body, app.received[2]!.body);

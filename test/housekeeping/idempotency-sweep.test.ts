@@ -17,5 +17,8 @@ test("idempotency records older than the retention are swept; recent ones keep a
     { scope: "book-tickets", key: "recent", request_hash: "h" },
   ]);
   t.is(await sweepIdempotencyKeys(db, 24 * 3_600_000), 2);
-  t.deepEqual((await db("idempotency_keys").select("key")).map((r) => r.key), ["recent"]);
+  t.deepEqual(
+    (await db("idempotency_keys").select("key")).map((r) => r.key),
+    ["recent"],
+  );
 });

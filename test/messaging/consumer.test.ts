@@ -50,11 +50,16 @@ test.after.always(async () => {
 
 async function publishPrinted(ticketIds: string[]): Promise<void> {
   await sys.node.runtime.db.transaction(async (trx) => {
-    for (const ticket_id of ticketIds) await writeToOutbox(trx, sys.node.runtime.topology, { contract: TicketPrinted_v1, body: { ticket_id, file_name: `${ticket_id}-ticket.html` } });
+    for (const ticket_id of ticketIds)
+      await writeToOutbox(trx, sys.node.runtime.topology, {
+        contract: TicketPrinted_v1,
+        body: { ticket_id, file_name: `${ticket_id}-ticket.html` },
+      });
   });
 }
 
-const deadLetters = (where: Record<string, unknown> = {}) => sys.node.runtime.db("dead_letters").where({ handler: "probe-RecordPrinted", ...where });
+const deadLetters = (where: Record<string, unknown> = {}) =>
+  sys.node.runtime.db("dead_letters").where({ handler: "probe-RecordPrinted", ...where });
 
 test.serial("a handler failing twice then succeeding applies its effect once", async (t) => {
   const ticket = randomUUID();
@@ -76,7 +81,9 @@ test.serial("a message failing every delivery is dead-lettered after the limit w
 
   // later messages are handled while the poison one is still being retried
   await eventually(() => later.every((id) => probe.effects.get(id)?.length === 1));
-  const letter = await eventually(() => deadLetters().where({ name: "TicketPrinted_v1" }).whereRaw("payload::jsonb->>'ticket_id' = ?", [poison]).first());
+  const letter = await eventually(() =>
+    deadLetters().where({ name: "TicketPrinted_v1" }).whereRaw("payload::jsonb->>'ticket_id' = ?", [poison]).first(),
+  );
   t.is(letter.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
   t.is(probe.attempts.get(poison), sys.config.CONSUMER_MAX_DELIVERIES);
   t.regex(letter.error, /planned failure/);
@@ -113,7 +120,10 @@ test.serial("two instances of a service split the messages of one durable, none 
   await eventually(() => tickets.every((id) => probe.effects.has(id)), { timeoutMs: 30_000 });
   await settle(500);
   const handledBy = tickets.map((id) => probe.effects.get(id)!);
-  t.true(handledBy.every((nodes) => nodes.length === 1), "every message handled exactly once");
+  t.true(
+    handledBy.every((nodes) => nodes.length === 1),
+    "every message handled exactly once",
+  );
   const first = handledBy.filter(([node]) => node === "first").length;
   const secondCount = handledBy.filter(([node]) => node === "second").length;
   t.true(first > 0 && secondCount > 0, `both instances took a share (${first} / ${secondCount})`);

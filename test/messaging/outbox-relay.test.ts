@@ -49,7 +49,15 @@ async function fixture(): Promise<Fixture> {
 }
 
 const relayOf = (f: Fixture) =>
-  new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: silentLogger, batchSize: 100, pollMs: 50, retentionMs: 3_600_000 });
+  new OutboxRelay({
+    db: f.db,
+    js: f.backbone.js,
+    postgresUrl: f.url,
+    logger: silentLogger,
+    batchSize: 100,
+    pollMs: 50,
+    retentionMs: 3_600_000,
+  });
 
 const printed = () => ({ contract: TicketPrinted_v1, body: { ticket_id: randomUUID(), file_name: "x-ticket.html" } });
 
@@ -122,10 +130,16 @@ test("a relay that published but died before marking republishes without a dupli
 test("a row JetStream refuses stays pending with its error while the rest of its batch is published", async (t) => {
   const f = await fixture();
   t.teardown(() => f.cleanup());
-  const written = await f.db.transaction(async (trx) => [await writeToOutbox(trx, f.topology, printed()), await writeToOutbox(trx, f.topology, printed())]);
+  const written = await f.db.transaction(async (trx) => [
+    await writeToOutbox(trx, f.topology, printed()),
+    await writeToOutbox(trx, f.topology, printed()),
+  ]);
   // no stream listens on this subject, so JetStream answers the publish with an error
   const refused = written[0]!.messageId;
-  await f.db("outbox").where({ message_id: refused }).update({ subject: `${uniqueName("nostream")}.TicketPrinted_v1` });
+  await f
+    .db("outbox")
+    .where({ message_id: refused })
+    .update({ subject: `${uniqueName("nostream")}.TicketPrinted_v1` });
 
   t.is(await relayOf(f).drain(), 1);
   const rows = await f.db("outbox").select("message_id", "published_at", "attempts", "last_error").orderBy("seq");
@@ -140,7 +154,15 @@ test("a row JetStream refuses stays pending with its error while the rest of its
 test("a relay wakes on NOTIFY and publishes a committed row without waiting for its poll", async (t) => {
   const f = await fixture();
   t.teardown(() => f.cleanup());
-  const relay = new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: silentLogger, batchSize: 100, pollMs: 60_000, retentionMs: 3_600_000 });
+  const relay = new OutboxRelay({
+    db: f.db,
+    js: f.backbone.js,
+    postgresUrl: f.url,
+    logger: silentLogger,
+    batchSize: 100,
+    pollMs: 60_000,
+    retentionMs: 3_600_000,
+  });
   await relay.start();
   t.teardown(() => relay.stop());
   await new Promise((resolve) => setTimeout(resolve, 200)); // the first (empty) drain is done; the next poll is a minute away
@@ -157,7 +179,9 @@ test("nothing malformed reaches the outbox: a payload breaking its contract thro
   const f = await fixture();
   t.teardown(() => f.cleanup());
   await t.throwsAsync(
-    f.db.transaction((trx) => writeToOutbox(trx, f.topology, { contract: TicketPrinted_v1, body: { ticket_id: "not-a-uuid", file_name: "" } })),
+    f.db.transaction((trx) =>
+      writeToOutbox(trx, f.topology, { contract: TicketPrinted_v1, body: { ticket_id: "not-a-uuid", file_name: "" } }),
+    ),
   );
   const rows = await f.db("outbox").count({ n: "*" });
   t.is(Number(rows[0]!.n), 0);
@@ -169,7 +193,15 @@ test("published rows are removed once older than the retention; pending rows sta
   await f.db.transaction(async (trx) => {
     for (let i = 0; i < 5; i++) await writeToOutbox(trx, f.topology, printed());
   });
-  const relay = new OutboxRelay({ db: f.db, js: f.backbone.js, postgresUrl: f.url, logger: silentLogger, batchSize: 100, pollMs: 50, retentionMs: 300 });
+  const relay = new OutboxRelay({
+    db: f.db,
+    js: f.backbone.js,
+    postgresUrl: f.url,
+    logger: silentLogger,
+    batchSize: 100,
+    pollMs: 50,
+    retentionMs: 300,
+  });
   await relay.start();
   t.teardown(() => relay.stop());
   const deadline = Date.now() + 10_000;

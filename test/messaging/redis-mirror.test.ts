@@ -10,12 +10,7 @@ import { connect, headers, nanos, type NatsConnection } from "@nats-io/transport
 import test, { type ExecutionContext } from "ava";
 import { Redis } from "ioredis";
 import pg from "pg";
-import {
-  pgAdvisoryLeadership,
-  startRedisMirror,
-  type RedisMirror,
-  type RedisMirrorOptions,
-} from "../../lib/redis-mirror/mirror.ts";
+import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror, type RedisMirrorOptions } from "../../lib/redis-mirror/mirror.ts";
 import type { Logger } from "../../lib/observability/logger.ts";
 import { createTopology, type MessageKind, type Topology } from "../../lib/messaging/topology.ts";
 import { decodeWatermillEntry, type DecodedWatermillMessage } from "../../lib/redis-mirror/watermill.ts";
@@ -85,9 +80,7 @@ async function setup(t: ExecutionContext, duplicateWindowMs = 120_000): Promise<
 }
 
 async function mirror(env: Env, options: Partial<RedisMirrorOptions> = {}): Promise<RedisMirror> {
-  const own = options.redis
-    ? null
-    : new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const own = options.redis ? null : new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   const started = await startRedisMirror({
     nats: env.nc,
     redis: own ?? options.redis!,
@@ -166,8 +159,7 @@ async function waitMirrored(env: Env, redis: Redis = env.redis, timeoutMs?: numb
   await waitFor(
     `${events} events and ${commands} commands in Redis`,
     async () =>
-      (await streamLength(redis, eventsKey)) >= events &&
-      (commands === 0 || (await streamLength(redis, commandsKey)) >= commands),
+      (await streamLength(redis, eventsKey)) >= events && (commands === 0 || (await streamLength(redis, commandsKey)) >= commands),
     timeoutMs,
   );
 }
@@ -366,14 +358,18 @@ async function privateRedis(t: ExecutionContext): Promise<PrivateRedis> {
       child = proc;
       const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on("error", () => {});
-      await waitFor(`redis-server on ${port}`, async () => {
-        if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
-        return probe
-          .connect()
-          .then(() => probe.ping())
-          .then(() => true)
-          .catch(() => false);
-      }, 10_000);
+      await waitFor(
+        `redis-server on ${port}`,
+        async () => {
+          if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
+          return probe
+            .connect()
+            .then(() => probe.ping())
+            .then(() => true)
+            .catch(() => false);
+        },
+        10_000,
+      );
       probe.disconnect();
     },
     async kill() {

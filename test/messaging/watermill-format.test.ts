@@ -15,10 +15,7 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex").toUpperCas
 
 test("metadata {name: BookingMade_v1} is byte-exact with the spec example", (t) => {
   const bytes = encodeWatermillMetadata({ name: "BookingMade_v1" });
-  t.is(
-    hex(bytes).match(/../g)!.join(" "),
-    "81 A4 6E 61 6D 65 AE 42 6F 6F 6B 69 6E 67 4D 61 64 65 5F 76 31",
-  );
+  t.is(hex(bytes).match(/../g)!.join(" "), "81 A4 6E 61 6D 65 AE 42 6F 6F 6B 69 6E 67 4D 61 64 65 5F 76 31");
 });
 
 test("metadata uses fixstr/str8/str16/str32 and fixmap/map16 like vmihailenco/msgpack", (t) => {
@@ -30,8 +27,7 @@ test("metadata uses fixstr/str8/str16/str32 and fixmap/map16 like vmihailenco/ms
   t.is(hex(value(65_536).subarray(0, 5)), "DB00010000"); // str32
   t.is(hex(encodeWatermillMetadata({ a: "" })), "81A161A0");
 
-  const map = (size: number) =>
-    encodeWatermillMetadata(Object.fromEntries(Array.from({ length: size }, (_, i) => [`k${i}`, "v"])));
+  const map = (size: number) => encodeWatermillMetadata(Object.fromEntries(Array.from({ length: size }, (_, i) => [`k${i}`, "v"])));
   t.is(map(15)[0], 0x8f); // fixmap, largest
   t.is(hex(map(16).subarray(0, 3)), "DE0010"); // map16
   // Multi-byte UTF-8 is counted in bytes, as Go does.
@@ -46,7 +42,10 @@ test("an entry has exactly the three Watermill fields, raw payload, empty metada
 
   const bytes = Buffer.from(payload);
   const withMetadata = encodeWatermillEntry({ uuid, payload: new Uint8Array(bytes), metadata: { name: "BookingMade_v1" } });
-  t.deepEqual(withMetadata.filter((_, i) => i % 2 === 0), ["_watermill_message_uuid", "payload", "metadata"]);
+  t.deepEqual(
+    withMetadata.filter((_, i) => i % 2 === 0),
+    ["_watermill_message_uuid", "payload", "metadata"],
+  );
   t.deepEqual(withMetadata[3], bytes);
   t.is(hex(withMetadata[5] as Buffer), "81A46E616D65AE426F6F6B696E674D6164655F7631");
 });

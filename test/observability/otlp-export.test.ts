@@ -36,13 +36,22 @@ test.after.always(async () => {
 
 test("with OTEL_EXPORTER_OTLP_ENDPOINT set, spans reach the collector over OTLP/HTTP at <endpoint>/v1/traces", async (t) => {
   const traceId = randomBytes(16).toString("hex");
-  const response = await sys.http("POST", "/api/tickets-status", { tickets: [] }, { "Idempotency-Key": randomUUID(), traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` });
+  const response = await sys.http(
+    "POST",
+    "/api/tickets-status",
+    { tickets: [] },
+    { "Idempotency-Key": randomUUID(), traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+  );
   t.is(response.status, 200);
   // Stopping a node flushes the batch processor instead of waiting for its 5 s schedule.
   await sys.node.stop();
 
   const spans = await eventually(() => {
-    const all = received.flatMap((r) => r.body.resourceSpans.flatMap((rs: any) => rs.scopeSpans.flatMap((ss: any) => ss.spans.map((span: any) => ({ ...span, resource: rs.resource })))));
+    const all = received.flatMap((r) =>
+      r.body.resourceSpans.flatMap((rs: any) =>
+        rs.scopeSpans.flatMap((ss: any) => ss.spans.map((span: any) => ({ ...span, resource: rs.resource }))),
+      ),
+    );
     const ours = all.filter((span: any) => span.traceId === traceId);
     return ours.length >= 2 ? ours : undefined;
   });

@@ -140,7 +140,8 @@ function parseSample(line: string, lineNo: number): Sample {
     rest = rest.slice(i);
   }
   const parts = rest.trim().split(/\s+/);
-  if (parts.length < 1 || parts.length > 2 || parts[0] === "") throw new ExpositionError(`line ${lineNo}: expected value [timestamp] in "${line}"`);
+  if (parts.length < 1 || parts.length > 2 || parts[0] === "")
+    throw new ExpositionError(`line ${lineNo}: expected value [timestamp] in "${line}"`);
   const value = parseValue(parts[0]!, lineNo);
   if (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])) throw new ExpositionError(`line ${lineNo}: bad timestamp ${parts[1]}`);
   return { name, labels, value };
@@ -164,11 +165,14 @@ function checkBelongs(family: Family, sample: Sample, lineNo: number): void {
     summary: ["", "_sum", "_count"],
     histogram: ["_bucket", "_sum", "_count"],
   };
-  if (!allowed[family.type].includes(suffix)) throw new ExpositionError(`line ${lineNo}: ${sample.name} does not belong to ${family.type} ${family.name}`);
-  if (family.type === "histogram" && suffix === "_bucket" && !("le" in sample.labels)) throw new ExpositionError(`line ${lineNo}: bucket without le`);
+  if (!allowed[family.type].includes(suffix))
+    throw new ExpositionError(`line ${lineNo}: ${sample.name} does not belong to ${family.type} ${family.name}`);
+  if (family.type === "histogram" && suffix === "_bucket" && !("le" in sample.labels))
+    throw new ExpositionError(`line ${lineNo}: bucket without le`);
   if (family.type === "summary" && suffix === "") {
     const q = Number(sample.labels.quantile);
-    if (!("quantile" in sample.labels) || !(q >= 0 && q <= 1)) throw new ExpositionError(`line ${lineNo}: summary sample without a quantile in [0, 1]`);
+    if (!("quantile" in sample.labels) || !(q >= 0 && q <= 1))
+      throw new ExpositionError(`line ${lineNo}: summary sample without a quantile in [0, 1]`);
   }
   if (family.type === "counter" && sample.value < 0) throw new ExpositionError(`line ${lineNo}: negative counter`);
 }
@@ -189,12 +193,15 @@ function checkFamily(family: Family): void {
       if (sorted[i]!.value < sorted[i - 1]!.value) throw new ExpositionError(`${family.name}${key}: buckets are not cumulative`);
     }
     const count = family.samples.find((s) => s.name === `${family.name}_count` && JSON.stringify(Object.entries(s.labels).sort()) === key);
-    if (!count || count.value !== sorted.at(-1)!.value) throw new ExpositionError(`${family.name}${key}: _count differs from the +Inf bucket`);
+    if (!count || count.value !== sorted.at(-1)!.value)
+      throw new ExpositionError(`${family.name}${key}: _count differs from the +Inf bucket`);
   }
 }
 
 /** The samples of `family` (exact sample name, e.g. `x_count`) whose labels include `match`. */
 export function samplesOf(families: Map<string, Family>, sampleName: string, match: Record<string, string> = {}): Sample[] {
   const owner = ownerOf(sampleName, families);
-  return (families.get(owner)?.samples ?? []).filter((s) => s.name === sampleName && Object.entries(match).every(([k, v]) => s.labels[k] === v));
+  return (families.get(owner)?.samples ?? []).filter(
+    (s) => s.name === sampleName && Object.entries(match).every(([k, v]) => s.labels[k] === v),
+  );
 }

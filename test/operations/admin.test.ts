@@ -33,7 +33,12 @@ const confirmation = () => ({
   customer_email: "admin-test@example.com",
 });
 async function confirm(tickets: ReturnType<typeof confirmation>[], correlationId: string = randomUUID()) {
-  const response = await sys.http("POST", "/api/tickets-status", { tickets }, { "Idempotency-Key": randomUUID(), "Correlation-ID": correlationId });
+  const response = await sys.http(
+    "POST",
+    "/api/tickets-status",
+    { tickets },
+    { "Idempotency-Key": randomUUID(), "Correlation-ID": correlationId },
+  );
   if (response.status !== 200) throw new Error(`tickets-status answered ${response.status}: ${response.text}`);
 }
 const receiptsPath = { method: "PUT", path: "/receipts-api/receipts" };
@@ -44,7 +49,15 @@ test.serial("admin.outbox reports backlog, a failing row with its age, the relay
   await eventually(() => quiet(sys));
 
   const idle = await admin<OutboxStatus>("outbox");
-  const relayedRecently = Number((await sys.node.runtime.db("outbox").whereNotNull("published_at").where("published_at", ">", sys.node.runtime.db.raw("now() - interval '1 minute'")).count({ n: "*" }))[0]!.n);
+  const relayedRecently = Number(
+    (
+      await sys.node.runtime
+        .db("outbox")
+        .whereNotNull("published_at")
+        .where("published_at", ">", sys.node.runtime.db.raw("now() - interval '1 minute'"))
+        .count({ n: "*" })
+    )[0]!.n,
+  );
   t.is(idle.pending, 0);
   t.is(idle.oldestPendingAgeMs, null);
   t.true(idle.publishedLastMinute >= 2);
@@ -58,7 +71,14 @@ test.serial("admin.outbox reports backlog, a failing row with its age, the relay
 
   // A row no stream captures: every relay attempt fails, so it stays pending and counts as failing.
   const stuck = randomUUID();
-  await sys.node.runtime.db("outbox").insert({ message_id: stuck, kind: "event", name: "Stuck_v1", subject: `${sys.namespace}.nowhere.Stuck_v1`, payload: "{}", metadata: {} });
+  await sys.node.runtime.db("outbox").insert({
+    message_id: stuck,
+    kind: "event",
+    name: "Stuck_v1",
+    subject: `${sys.namespace}.nowhere.Stuck_v1`,
+    payload: "{}",
+    metadata: {},
+  });
   try {
     const blocked = (await eventually(async () => {
       const status = await admin<OutboxStatus>("outbox");
@@ -77,7 +97,13 @@ test.serial("admin.consumers lists every durable of the namespace, idle after th
   const consumers = await admin<ConsumerStatus[]>("consumers");
   const { streams } = sys.node.runtime.topology;
   const names = consumers.map((c) => c.durable);
-  for (const durable of ["tickets-StoreTicket", "tickets-IssueReceipt", "tickets-PrintTicket", "tickets-AppendToTracker", "datalake-StoreToDataLake"]) {
+  for (const durable of [
+    "tickets-StoreTicket",
+    "tickets-IssueReceipt",
+    "tickets-PrintTicket",
+    "tickets-AppendToTracker",
+    "datalake-StoreToDataLake",
+  ]) {
     t.true(names.includes(durable), durable);
   }
   t.true(consumers.every((c) => c.stream === streams.event || c.stream === streams.command));
@@ -119,7 +145,10 @@ test.serial("a poison message: listed and shown, replay fails while the gateway 
   t.false(failed!.replayed);
   t.regex(failed!.error!, /500/);
   const stillThere = await letters();
-  t.deepEqual(stillThere.map((l) => [l.id, l.deliveries]), [[letter!.id, 5]]);
+  t.deepEqual(
+    stillThere.map((l) => [l.id, l.deliveries]),
+    [[letter!.id, 5]],
+  );
   t.is(receiptsFor(sys, ticket.ticket_id).length, 0);
 
   t.deepEqual(await admin<ReplayResult[]>("dlqReplay", { id: String(letter!.id) }), [{ id: letter!.id, replayed: true }]);
@@ -160,7 +189,10 @@ test.serial("replay all hands every dead letter back, each ticket ends with one 
   await eventually(() => quiet(sys));
 
   const results = await admin<ReplayResult[]>("dlqReplay", { id: "all" });
-  t.deepEqual(results, dead.map((l) => ({ id: l.id, replayed: true })));
+  t.deepEqual(
+    results,
+    dead.map((l) => ({ id: l.id, replayed: true })),
+  );
   t.deepEqual(await letters(), []);
   t.deepEqual(await admin<ReplayResult[]>("dlqReplay", { id: "all" }), []);
   await eventually(() => quiet(sys));
@@ -180,7 +212,11 @@ test.serial("bad admin parameters are client errors that change nothing", async 
 test.serial("admin.handlerCounts shows the handler work of the node it is asked on", async (t) => {
   await confirm([confirmation()]);
   await eventually(() => quiet(sys));
-  const counts = await sys.node.broker.call<{ nodeID: string; handlers: { handler: string; topic: string; processed: number }[] }, object>("admin.handlerCounts", {}, { nodeID: sys.node.broker.nodeID });
+  const counts = await sys.node.broker.call<{ nodeID: string; handlers: { handler: string; topic: string; processed: number }[] }, object>(
+    "admin.handlerCounts",
+    {},
+    { nodeID: sys.node.broker.nodeID },
+  );
   t.is(counts.nodeID, sys.node.broker.nodeID);
   const store = counts.handlers.find((h) => h.handler === "StoreTicket" && h.topic === `${sys.namespace}.events.TicketBookingConfirmed_v1`);
   t.truthy(store);

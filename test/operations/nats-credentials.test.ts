@@ -28,7 +28,9 @@ const goodUrl = () => urlWith(`${user}:${encodeURIComponent(password)}`);
 
 test.before(async () => {
   port = await freePort();
-  natsServer = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "--user", user, "--pass", password, "-sd", storeDir], { stdio: "ignore" });
+  natsServer = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "--user", user, "--pass", password, "-sd", storeDir], {
+    stdio: "ignore",
+  });
   await eventually(
     () =>
       new Promise<boolean>((resolve) => {
@@ -55,20 +57,30 @@ const operatorEnv = (natsUrl: string) => ({
   NATS_URL: natsUrl,
 });
 
-test.serial("a node with credentials in NATS_URL serves HTTP through its transporter and relays and consumes through JetStream", async (t) => {
-  const ticket = { ticket_id: randomUUID(), status: "confirmed", price: { amount: "5.00", currency: "EUR" }, customer_email: "auth@example.com" };
-  const response = await sys.http("POST", "/api/tickets-status", { tickets: [ticket] }, { "Idempotency-Key": randomUUID() });
-  t.is(response.status, 200);
-  const stored = await eventually(() => sys.node.runtime.db("tickets").where({ ticket_id: ticket.ticket_id }).first());
-  t.is(stored.customer_email, "auth@example.com");
-  const streamInfo = await sys.node.runtime.backbone.jsm.streams.info(sys.node.runtime.topology.streams.event);
-  t.true(streamInfo.state.messages >= 1);
-});
+test.serial(
+  "a node with credentials in NATS_URL serves HTTP through its transporter and relays and consumes through JetStream",
+  async (t) => {
+    const ticket = {
+      ticket_id: randomUUID(),
+      status: "confirmed",
+      price: { amount: "5.00", currency: "EUR" },
+      customer_email: "auth@example.com",
+    };
+    const response = await sys.http("POST", "/api/tickets-status", { tickets: [ticket] }, { "Idempotency-Key": randomUUID() });
+    t.is(response.status, 200);
+    const stored = await eventually(() => sys.node.runtime.db("tickets").where({ ticket_id: ticket.ticket_id }).first());
+    t.is(stored.customer_email, "auth@example.com");
+    const streamInfo = await sys.node.runtime.backbone.jsm.streams.info(sys.node.runtime.topology.streams.event);
+    t.true(streamInfo.state.messages >= 1);
+  },
+);
 
 test.serial("the REPL's node joins the cluster with the credentials from its NATS_URL", async (t) => {
   operator = await startOperatorNode(operatorEnv(goodUrl()));
   await operator.broker.waitForServices(["tickets", "api"], 15_000);
-  t.true(operator.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).some((node) => node.id === sys.node.broker.nodeID));
+  t.true(
+    operator.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).some((node) => node.id === sys.node.broker.nodeID),
+  );
   const tickets = await operator.broker.call<unknown[]>("tickets.list");
   t.true(tickets.length >= 1);
   const outbox = await operator.broker.call<OutboxStatus, Record<string, never>>("admin.outbox", {}, { nodeID: operator.broker.nodeID });

@@ -33,16 +33,28 @@ async function opsDocument(bookingId: string): Promise<Omit<OpsBookingView, "las
 test.serial("rebuilding ops-bookings from the REPL's node replays the data lake and yields the same documents", async (t) => {
   t.is(await admin("rebuildStatus", { name: "ops-bookings" }), null, "never rebuilt yet");
 
-  const show = await sys.http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 10, start_time: "2026-12-31T22:00:00Z", title: "Rebuild", venue: "Hall" });
+  const show = await sys.http("POST", "/api/shows", {
+    dead_nation_id: randomUUID(),
+    number_of_tickets: 10,
+    start_time: "2026-12-31T22:00:00Z",
+    title: "Rebuild",
+    venue: "Hall",
+  });
   t.is(show.status, 201);
-  const booking = await sys.http("POST", "/api/book-tickets", { show_id: show.body.show_id, number_of_tickets: 2, customer_email: "rebuild@example.com" });
+  const booking = await sys.http("POST", "/api/book-tickets", {
+    show_id: show.body.show_id,
+    number_of_tickets: 2,
+    customer_email: "rebuild@example.com",
+  });
   t.is(booking.status, 201);
   const bookingId: string = booking.body.booking_id;
   const before = (await eventually(
     async () => {
       const document = await opsDocument(bookingId);
       const tickets = Object.values(document?.tickets ?? {});
-      return tickets.length === 2 && tickets.every((ticket) => ticket.printed_at !== ZERO_TIME && ticket.receipt_issued_at !== ZERO_TIME) ? document : undefined;
+      return tickets.length === 2 && tickets.every((ticket) => ticket.printed_at !== ZERO_TIME && ticket.receipt_issued_at !== ZERO_TIME)
+        ? document
+        : undefined;
     },
     { timeoutMs: 30_000 },
   ))!;

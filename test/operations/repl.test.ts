@@ -32,7 +32,9 @@ test.before(async () => {
     GATEWAY_URL: sys.sim.url,
     LOG_LEVEL: "error",
   };
-  const command = `env ${Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(" ")} '${process.execPath}' --import tsx bin/repl.ts`;
+  const command = `env ${Object.entries(env)
+    .map(([k, v]) => `${k}='${v}'`)
+    .join(" ")} '${process.execPath}' --import tsx bin/repl.ts`;
   tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50", "-c", projectRoot, command);
   await eventually(() => screen().includes("tickets $"), { timeoutMs: 60_000 });
 });
@@ -47,7 +49,12 @@ test.after.always(async () => {
 });
 
 test.serial("`outbox` in the REPL prints the backlog and the rows relayed in the last minute as a table", async (t) => {
-  const tickets = [0, 1, 2].map(() => ({ ticket_id: randomUUID(), status: "confirmed", price: { amount: "9.90", currency: "EUR" }, customer_email: "repl@example.com" }));
+  const tickets = [0, 1, 2].map(() => ({
+    ticket_id: randomUUID(),
+    status: "confirmed",
+    price: { amount: "9.90", currency: "EUR" },
+    customer_email: "repl@example.com",
+  }));
   const response = await sys.http("POST", "/api/tickets-status", { tickets }, { "Idempotency-Key": randomUUID() });
   t.is(response.status, 200);
   await eventually(() => quiet(sys));

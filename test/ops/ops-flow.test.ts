@@ -1,7 +1,15 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { OpsBookingView } from "../../contracts/http.ts";
-import { OPS_TABLE, PREVIOUS_TABLE, REBUILD_TABLE, rebuildOpsReadModel, toView, ZERO_TIME, type RebuildProgress } from "../../services/ops.read-model.ts";
+import {
+  OPS_TABLE,
+  PREVIOUS_TABLE,
+  REBUILD_TABLE,
+  rebuildOpsReadModel,
+  toView,
+  ZERO_TIME,
+  type RebuildProgress,
+} from "../../services/ops.read-model.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 
 let sys: TestSystem;
@@ -14,7 +22,9 @@ test.after.always(async () => {
 
 const db = () => sys.node.runtime.db;
 const allSet = (ticket: OpsBookingView["tickets"][string]) =>
-  [ticket.confirmed_at, ticket.printed_at, ticket.receipt_issued_at].every((time) => time !== ZERO_TIME) && ticket.printed_file_name !== "" && ticket.receipt_number !== "";
+  [ticket.confirmed_at, ticket.printed_at, ticket.receipt_issued_at].every((time) => time !== ZERO_TIME) &&
+  ticket.printed_file_name !== "" &&
+  ticket.receipt_number !== "";
 
 /** Every document of a read-model table, without last_update (the time of the write, not of the facts). */
 async function documents(table: string): Promise<Omit<OpsBookingView, "last_update">[]> {
@@ -28,57 +38,70 @@ async function documents(table: string): Promise<Omit<OpsBookingView, "last_upda
 let bookingId: string;
 let ticketIds: string[];
 
-test.serial("create show → book → Dead Nation confirms → printed and receipted → the ops booking shows it all; a refund sets refunded_at", async (t) => {
-  const show = await sys.http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 10, start_time: "2026-12-31T22:00:00Z", title: "New Year", venue: "Arena" });
-  t.is(show.status, 201);
-  const booking = await sys.http("POST", "/api/book-tickets", { show_id: show.body.show_id, number_of_tickets: 2, customer_email: "flow@example.com" });
-  t.is(booking.status, 201);
-  bookingId = booking.body.booking_id;
-  t.is(booking.headers.get("location"), `/api/ops/bookings/${bookingId}`, "the 201 points at the booking's ops view");
-
-  const document = (await eventually(
-    async () => {
-      const response = await sys.http("GET", booking.headers.get("location")!);
-      const tickets = Object.values((response.body as OpsBookingView).tickets ?? {});
-      return response.status === 200 && tickets.length === 2 && tickets.every(allSet) ? (response.body as OpsBookingView) : undefined;
-    },
-    { timeoutMs: 30_000 },
-  ))!;
-  t.true(OpsBookingView.strict().safeParse(document).success, JSON.stringify(document));
-  ticketIds = Object.keys(document.tickets).sort();
-  const callback = sys.sim.state.callbacks.find((c) => c.booking_id === bookingId);
-  t.true(callback?.ok);
-  for (const ticketId of ticketIds) {
-    const ticket = document.tickets[ticketId]!;
-    const receipt = [...sys.sim.state.receipts.values()].find((r) => r.ticket_id === ticketId)!;
-    t.like(ticket, {
-      price_amount: "50.00",
-      price_currency: "EUR",
-      customer_email: "flow@example.com",
-      printed_file_name: `${ticketId}-ticket.html`,
-      receipt_number: receipt.number,
-      refunded_at: ZERO_TIME,
-      canceled_at: ZERO_TIME,
+test.serial(
+  "create show → book → Dead Nation confirms → printed and receipted → the ops booking shows it all; a refund sets refunded_at",
+  async (t) => {
+    const show = await sys.http("POST", "/api/shows", {
+      dead_nation_id: randomUUID(),
+      number_of_tickets: 10,
+      start_time: "2026-12-31T22:00:00Z",
+      title: "New Year",
+      venue: "Arena",
     });
-    t.is(Date.parse(ticket.receipt_issued_at), Date.parse(receipt.issued_at));
-  }
-  const listed = (await sys.http("GET", "/api/shows")).body.find((s: { show_id: string }) => s.show_id === show.body.show_id);
-  t.is(listed.available_tickets, 8);
-  t.is(sys.sim.state.deadNationBookings.filter((b) => b.booking_id === bookingId).length, 1);
+    t.is(show.status, 201);
+    const booking = await sys.http("POST", "/api/book-tickets", {
+      show_id: show.body.show_id,
+      number_of_tickets: 2,
+      customer_email: "flow@example.com",
+    });
+    t.is(booking.status, 201);
+    bookingId = booking.body.booking_id;
+    t.is(booking.headers.get("location"), `/api/ops/bookings/${bookingId}`, "the 201 points at the booking's ops view");
 
-  const receiptDay = document.tickets[ticketIds[0]!]!.receipt_issued_at.slice(0, 10);
-  const byDay = await sys.http("GET", `/api/ops/bookings?receipt_issue_date=${receiptDay}`);
-  t.true(byDay.body.some((b: OpsBookingView) => b.booking_id === bookingId));
+    const document = (await eventually(
+      async () => {
+        const response = await sys.http("GET", booking.headers.get("location")!);
+        const tickets = Object.values((response.body as OpsBookingView).tickets ?? {});
+        return response.status === 200 && tickets.length === 2 && tickets.every(allSet) ? (response.body as OpsBookingView) : undefined;
+      },
+      { timeoutMs: 30_000 },
+    ))!;
+    t.true(OpsBookingView.strict().safeParse(document).success, JSON.stringify(document));
+    ticketIds = Object.keys(document.tickets).sort();
+    const callback = sys.sim.state.callbacks.find((c) => c.booking_id === bookingId);
+    t.true(callback?.ok);
+    for (const ticketId of ticketIds) {
+      const ticket = document.tickets[ticketId]!;
+      const receipt = [...sys.sim.state.receipts.values()].find((r) => r.ticket_id === ticketId)!;
+      t.like(ticket, {
+        price_amount: "50.00",
+        price_currency: "EUR",
+        customer_email: "flow@example.com",
+        printed_file_name: `${ticketId}-ticket.html`,
+        receipt_number: receipt.number,
+        refunded_at: ZERO_TIME,
+        canceled_at: ZERO_TIME,
+      });
+      t.is(Date.parse(ticket.receipt_issued_at), Date.parse(receipt.issued_at));
+    }
+    const listed = (await sys.http("GET", "/api/shows")).body.find((s: { show_id: string }) => s.show_id === show.body.show_id);
+    t.is(listed.available_tickets, 8);
+    t.is(sys.sim.state.deadNationBookings.filter((b) => b.booking_id === bookingId).length, 1);
 
-  const refund = await sys.http("PUT", `/api/ticket-refund/${ticketIds[0]}`);
-  t.is(refund.status, 202);
-  const refunded = (await eventually(async () => {
-    const current = (await sys.http("GET", `/api/ops/bookings/${bookingId}`)).body as OpsBookingView;
-    return current.tickets[ticketIds[0]!]!.refunded_at !== ZERO_TIME ? current : undefined;
-  }))!;
-  t.regex(refunded.tickets[ticketIds[0]!]!.refunded_at, /Z$/);
-  t.is(refunded.tickets[ticketIds[1]!]!.refunded_at, ZERO_TIME);
-});
+    const receiptDay = document.tickets[ticketIds[0]!]!.receipt_issued_at.slice(0, 10);
+    const byDay = await sys.http("GET", `/api/ops/bookings?receipt_issue_date=${receiptDay}`);
+    t.true(byDay.body.some((b: OpsBookingView) => b.booking_id === bookingId));
+
+    const refund = await sys.http("PUT", `/api/ticket-refund/${ticketIds[0]}`);
+    t.is(refund.status, 202);
+    const refunded = (await eventually(async () => {
+      const current = (await sys.http("GET", `/api/ops/bookings/${bookingId}`)).body as OpsBookingView;
+      return current.tickets[ticketIds[0]!]!.refunded_at !== ZERO_TIME ? current : undefined;
+    }))!;
+    t.regex(refunded.tickets[ticketIds[0]!]!.refunded_at, /Z$/);
+    t.is(refunded.tickets[ticketIds[1]!]!.refunded_at, ZERO_TIME);
+  },
+);
 
 test.serial("a rebuild from the data lake yields the live documents, beside them and then swapped in", async (t) => {
   await eventually(() => quiet(sys));
@@ -97,7 +120,10 @@ test.serial("a rebuild from the data lake yields the live documents, beside them
 
   // The live consumers now write into the rebuilt table.
   await sys.http("PUT", `/api/ticket-refund/${ticketIds[1]}`);
-  await eventually(async () => ((await sys.http("GET", `/api/ops/bookings/${bookingId}`)).body as OpsBookingView).tickets[ticketIds[1]!]!.refunded_at !== ZERO_TIME);
+  await eventually(
+    async () =>
+      ((await sys.http("GET", `/api/ops/bookings/${bookingId}`)).body as OpsBookingView).tickets[ticketIds[1]!]!.refunded_at !== ZERO_TIME,
+  );
   t.pass();
 });
 
@@ -125,17 +151,38 @@ test.serial("an interrupted rebuild resumes from its checkpoint and ends with th
   t.is(resumed[0]!.cutoff, stoppedAt.cutoff);
   t.true(resumed[0]!.applied > stoppedAt.applied);
   t.true(resumed[0]!.position!.published_at >= stoppedAt.position!.published_at);
-  const relevant = await db()("events").whereIn("event_name", ["BookingMade_v1", "TicketBookingConfirmed_v1", "TicketPrinted_v1", "TicketReceiptIssued_v1", "TicketRefunded_v1", "TicketBookingCanceled_v1"]).count({ n: "*" });
+  const relevant = await db()("events")
+    .whereIn("event_name", [
+      "BookingMade_v1",
+      "TicketBookingConfirmed_v1",
+      "TicketPrinted_v1",
+      "TicketReceiptIssued_v1",
+      "TicketRefunded_v1",
+      "TicketBookingCanceled_v1",
+    ])
+    .count({ n: "*" });
   t.is(finished.applied, Number(relevant[0]!.n));
   t.is(finished.skipped, 0);
   t.deepEqual(await documents(REBUILD_TABLE), live);
 });
 
 test.serial("a rebuild swapped in under traffic loses no event", async (t) => {
-  const show = await sys.http("POST", "/api/shows", { dead_nation_id: randomUUID(), number_of_tickets: 1000, start_time: "2027-02-01T20:00:00Z", title: "Busy", venue: "Hall" });
+  const show = await sys.http("POST", "/api/shows", {
+    dead_nation_id: randomUUID(),
+    number_of_tickets: 1000,
+    start_time: "2027-02-01T20:00:00Z",
+    title: "Busy",
+    venue: "Hall",
+  });
   const { broker } = sys.node;
   const traffic = Promise.all(
-    Array.from({ length: 20 }, (_, i) => sys.http("POST", "/api/book-tickets", { show_id: show.body.show_id, number_of_tickets: 1 + (i % 3), customer_email: `busy${i}@example.com` })),
+    Array.from({ length: 20 }, (_, i) =>
+      sys.http("POST", "/api/book-tickets", {
+        show_id: show.body.show_id,
+        number_of_tickets: 1 + (i % 3),
+        customer_email: `busy${i}@example.com`,
+      }),
+    ),
   );
   const swapped = (await broker.call("ops.rebuildReadModel", { restart: true }, { nodeID: broker.nodeID })) as RebuildProgress;
   t.like(swapped, { done: true, lakeCaughtUp: true });

@@ -82,7 +82,13 @@ test.serial("a booking appears with no tickets, then each event sets only its ow
   const canceled = await publish(TicketBookingCanceled_v1, { ticket_id: ticketId, customer_email: "ops@example.com", price });
   const full = (await eventually(async () => {
     const current = await ticketOf(bookingId, ticketId);
-    return current && current.printed_at !== ZERO_TIME && current.receipt_issued_at !== ZERO_TIME && current.refunded_at !== ZERO_TIME && current.canceled_at !== ZERO_TIME ? current : undefined;
+    return current &&
+      current.printed_at !== ZERO_TIME &&
+      current.receipt_issued_at !== ZERO_TIME &&
+      current.refunded_at !== ZERO_TIME &&
+      current.canceled_at !== ZERO_TIME
+      ? current
+      : undefined;
   }))!;
   t.like(full, {
     confirmed_at: confirmation.published_at,
@@ -94,7 +100,12 @@ test.serial("a booking appears with no tickets, then each event sets only its ow
     canceled_at: canceled.published_at,
   });
   const document = await opsBooking(bookingId);
-  for (const time of [document!.booked_at, document!.last_update, ...[full.confirmed_at, full.printed_at, full.receipt_issued_at, full.refunded_at, full.canceled_at]]) t.regex(time, /Z$/);
+  for (const time of [
+    document!.booked_at,
+    document!.last_update,
+    ...[full.confirmed_at, full.printed_at, full.receipt_issued_at, full.refunded_at, full.canceled_at],
+  ])
+    t.regex(time, /Z$/);
 });
 
 test.serial("a ticket event before its booking is retried until the booking arrives, and nothing is dead-lettered", async (t) => {
@@ -102,7 +113,9 @@ test.serial("a ticket event before its booking is retried until the booking arri
   const ticketId = randomUUID();
   const printed = await publish(TicketPrinted_v1, { ticket_id: ticketId, file_name: "early.html" });
   const { jsm } = sys.node.runtime.backbone;
-  await eventually(async () => (await jsm.consumers.info(sys.node.runtime.topology.streams.event, durable("OnTicketPrinted"))).num_redelivered > 0);
+  await eventually(
+    async () => (await jsm.consumers.info(sys.node.runtime.topology.streams.event, durable("OnTicketPrinted"))).num_redelivered > 0,
+  );
   await bookingMade(bookingId);
   await confirmed(bookingId, ticketId);
   const ticket = await eventually(async () => {
@@ -111,13 +124,18 @@ test.serial("a ticket event before its booking is retried until the booking arri
   });
   t.is(ticket!.printed_at, printed.published_at);
   t.is(ticket!.printed_file_name, "early.html");
-  t.deepEqual((await deadLetters(sys, durable("OnTicketPrinted"))).filter((l) => l.payload.includes(ticketId)), []);
+  t.deepEqual(
+    (await deadLetters(sys, durable("OnTicketPrinted"))).filter((l) => l.payload.includes(ticketId)),
+    [],
+  );
 });
 
 test.serial("a confirmation whose booking never comes is dead-lettered after the delivery budget", async (t) => {
   const orphan = randomUUID();
   await confirmed(randomUUID(), orphan);
-  const letter = await eventually(async () => (await deadLetters(sys, durable("OnTicketBookingConfirmed"))).find((l) => l.payload.includes(orphan)));
+  const letter = await eventually(async () =>
+    (await deadLetters(sys, durable("OnTicketBookingConfirmed"))).find((l) => l.payload.includes(orphan)),
+  );
   t.is(letter.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
   t.regex(letter.error, /does not exist yet/);
 });
@@ -133,7 +151,13 @@ test.serial("a ticket confirmed without a booking is no part of the report: its 
   await eventually(() => quiet(sys));
 
   const letters = [];
-  for (const handler of ["OnTicketBookingConfirmed", "OnTicketPrinted", "OnTicketReceiptIssued", "OnTicketRefunded", "OnTicketBookingCanceled"]) {
+  for (const handler of [
+    "OnTicketBookingConfirmed",
+    "OnTicketPrinted",
+    "OnTicketReceiptIssued",
+    "OnTicketRefunded",
+    "OnTicketBookingCanceled",
+  ]) {
     letters.push(...(await deadLetters(sys, durable(handler))).filter((l) => l.payload.includes(ticketId)));
   }
   t.deepEqual(letters, []);
@@ -147,7 +171,11 @@ test.serial("redelivered copies change nothing, and the earliest time wins whate
   await bookingMade(bookingId);
   const later = await confirmed(bookingId, ticketId, at("2026-11-26T12:00:05Z"));
   await eventually(() => ticketOf(bookingId, ticketId));
-  const earlier = await publish(TicketBookingConfirmed_v1, { booking_id: bookingId, ticket_id: ticketId, customer_email: "first@example.com", price: { amount: "10.00", currency: "EUR" } }, at("2026-11-26T12:00:01Z"));
+  const earlier = await publish(
+    TicketBookingConfirmed_v1,
+    { booking_id: bookingId, ticket_id: ticketId, customer_email: "first@example.com", price: { amount: "10.00", currency: "EUR" } },
+    at("2026-11-26T12:00:01Z"),
+  );
   await publish(TicketPrinted_v1, { ticket_id: ticketId, file_name: "second.html" }, at("2026-11-26T12:00:09Z"));
   await publish(TicketPrinted_v1, { ticket_id: ticketId, file_name: "first.html" }, at("2026-11-26T12:00:07Z"));
   await eventually(() => quiet(sys));
@@ -162,7 +190,11 @@ test.serial("redelivered copies change nothing, and the earliest time wins whate
   });
 
   await confirmed(bookingId, ticketId, later);
-  await publish(TicketBookingConfirmed_v1, { booking_id: bookingId, ticket_id: ticketId, customer_email: "first@example.com", price: { amount: "10.00", currency: "EUR" } }, earlier);
+  await publish(
+    TicketBookingConfirmed_v1,
+    { booking_id: bookingId, ticket_id: ticketId, customer_email: "first@example.com", price: { amount: "10.00", currency: "EUR" } },
+    earlier,
+  );
   await eventually(() => quiet(sys));
   t.deepEqual(await opsBooking(bookingId), settled);
 });
@@ -192,35 +224,50 @@ test.serial("concurrent updates of one booking lose no field", async (t) => {
   }
 });
 
-test.serial("GET /api/ops/bookings lists newest first, filters by receipt date, and refuses a malformed date; by id: 400 and 404", async (t) => {
-  const older = randomUUID();
-  const newer = randomUUID();
-  const ticketId = randomUUID();
-  await bookingMade(older, at("2030-01-01T10:00:00Z"));
-  await bookingMade(newer, at("2030-01-02T10:00:00.5Z"));
-  await confirmed(older, ticketId);
-  await eventually(() => ticketOf(older, ticketId));
-  await publish(TicketReceiptIssued_v1, { ticket_id: ticketId, receipt_number: "R-9", issued_at: "2031-05-06T23:59:59Z" });
-  await eventually(async () => (await ticketOf(older, ticketId))?.receipt_number === "R-9");
+test.serial(
+  "GET /api/ops/bookings lists newest first, filters by receipt date, and refuses a malformed date; by id: 400 and 404",
+  async (t) => {
+    const older = randomUUID();
+    const newer = randomUUID();
+    const ticketId = randomUUID();
+    await bookingMade(older, at("2030-01-01T10:00:00Z"));
+    await bookingMade(newer, at("2030-01-02T10:00:00.5Z"));
+    await confirmed(older, ticketId);
+    await eventually(() => ticketOf(older, ticketId));
+    await publish(TicketReceiptIssued_v1, { ticket_id: ticketId, receipt_number: "R-9", issued_at: "2031-05-06T23:59:59Z" });
+    await eventually(async () => (await ticketOf(older, ticketId))?.receipt_number === "R-9");
 
-  const all = await sys.http("GET", "/api/ops/bookings");
-  t.is(all.status, 200);
-  t.true(z.array(OpsBookingView.strict()).safeParse(all.body).success);
-  const ids = all.body.map((b: OpsBookingView) => b.booking_id);
-  t.deepEqual(ids.slice(0, 2), [newer, older]);
-  const bookedAt = all.body.map((b: OpsBookingView) => Date.parse(b.booked_at));
-  t.deepEqual(bookedAt, [...bookedAt].sort((a: number, b: number) => b - a));
+    const all = await sys.http("GET", "/api/ops/bookings");
+    t.is(all.status, 200);
+    t.true(z.array(OpsBookingView.strict()).safeParse(all.body).success);
+    const ids = all.body.map((b: OpsBookingView) => b.booking_id);
+    t.deepEqual(ids.slice(0, 2), [newer, older]);
+    const bookedAt = all.body.map((b: OpsBookingView) => Date.parse(b.booked_at));
+    t.deepEqual(
+      bookedAt,
+      [...bookedAt].sort((a: number, b: number) => b - a),
+    );
 
-  const onDate = await sys.http("GET", "/api/ops/bookings?receipt_issue_date=2031-05-06");
-  t.deepEqual(onDate.body.map((b: OpsBookingView) => b.booking_id), [older]);
-  t.deepEqual((await sys.http("GET", "/api/ops/bookings?receipt_issue_date=2031-05-07")).body, []);
-  t.deepEqual((await sys.http("GET", "/api/ops/bookings?receipt_issue_date=0001-01-01")).body, []);
-  for (const bad of ["2031-5-6", "yesterday", "2031-02-30", ""]) {
-    const response = await sys.http("GET", `/api/ops/bookings?receipt_issue_date=${bad}`);
-    t.is(response.status, 400, bad);
-    t.is(response.body.details[0].field, "receipt_issue_date");
-  }
+    const onDate = await sys.http("GET", "/api/ops/bookings?receipt_issue_date=2031-05-06");
+    t.deepEqual(
+      onDate.body.map((b: OpsBookingView) => b.booking_id),
+      [older],
+    );
+    t.deepEqual((await sys.http("GET", "/api/ops/bookings?receipt_issue_date=2031-05-07")).body, []);
+    t.deepEqual((await sys.http("GET", "/api/ops/bookings?receipt_issue_date=0001-01-01")).body, []);
+    for (const bad of ["2031-5-6", "yesterday", "2031-02-30", ""]) {
+      const response = await sys.http("GET", `/api/ops/bookings?receipt_issue_date=${bad}`);
+      t.is(response.status, 400, bad);
+      t.is(response.body.details[0].field, "receipt_issue_date");
+    }
 
-  t.deepEqual(await sys.http("GET", "/api/ops/bookings/not-a-uuid").then((r) => [r.status, r.body]), [400, { error: "invalid booking ID format" }]);
-  t.deepEqual(await sys.http("GET", `/api/ops/bookings/${randomUUID()}`).then((r) => [r.status, r.body]), [404, { error: "booking not found" }]);
-});
+    t.deepEqual(await sys.http("GET", "/api/ops/bookings/not-a-uuid").then((r) => [r.status, r.body]), [
+      400,
+      { error: "invalid booking ID format" },
+    ]);
+    t.deepEqual(await sys.http("GET", `/api/ops/bookings/${randomUUID()}`).then((r) => [r.status, r.body]), [
+      404,
+      { error: "booking not found" },
+    ]);
+  },
+);

@@ -29,7 +29,9 @@ test("a refund of a ticket whose confirmation is not stored yet is accepted and 
   const response = await sys.http("PUT", `/api/ticket-refund/${ticketId}`);
   t.is(response.status, 202);
   const { jsm } = sys.node.runtime.backbone;
-  await eventually(async () => (await jsm.consumers.info(sys.node.runtime.topology.streams.command, "refunds-RefundTicket")).num_redelivered > 0);
+  await eventually(
+    async () => (await jsm.consumers.info(sys.node.runtime.topology.streams.command, "refunds-RefundTicket")).num_redelivered > 0,
+  );
   t.deepEqual(voidsFor(sys, ticketId), []);
 
   await sys.startNode({ SERVICES: "tickets" });

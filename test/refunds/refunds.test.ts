@@ -17,12 +17,18 @@ test.after.always(async () => {
 
 const REASON = "customer requested refund";
 const outboxSize = async () => Number((await sys.node.runtime.db("outbox").count({ n: "*" }))[0]!.n);
-const refund = (ticketId: string, headers: Record<string, string> = {}) => sys.http("PUT", `/api/ticket-refund/${ticketId}`, undefined, headers);
+const refund = (ticketId: string, headers: Record<string, string> = {}) =>
+  sys.http("PUT", `/api/ticket-refund/${ticketId}`, undefined, headers);
 
 /** A ticket confirmed over HTTP, stored and receipted. */
 async function confirmedTicket(): Promise<string> {
   const ticketId = randomUUID();
-  const ticket = { ticket_id: ticketId, status: "confirmed", price: { amount: "30.00", currency: "EUR" }, customer_email: "refund@example.com" };
+  const ticket = {
+    ticket_id: ticketId,
+    status: "confirmed",
+    price: { amount: "30.00", currency: "EUR" },
+    customer_email: "refund@example.com",
+  };
   const response = await sys.http("POST", "/api/tickets-status", { tickets: [ticket] }, { "Idempotency-Key": randomUUID() });
   if (response.status !== 200) throw new Error(`tickets-status answered ${response.status}`);
   await eventually(async () => (await lakeEvents(sys, "TicketReceiptIssued_v1", ticketId)).length > 0);
@@ -46,52 +52,69 @@ function assertOneRefund(t: ExecutionContext, ticketId: string) {
   );
 }
 
-test.serial("scenario 6: a refund voids the ticket's receipt, refunds its payment and publishes TicketRefunded_v1 with the command's header", async (t) => {
-  const ticketId = await confirmedTicket();
-  const traceId = "0af7651916cd43dd8448eb211c80319c";
-  const response = await refund(ticketId, { "Correlation-ID": "scenario-6", traceparent: `00-${traceId}-b7ad6b7169203331-01` });
-  t.is(response.status, 202);
-  t.is(response.text, "");
-  await refunded(ticketId);
+test.serial(
+  "scenario 6: a refund voids the ticket's receipt, refunds its payment and publishes TicketRefunded_v1 with the command's header",
+  async (t) => {
+    const ticketId = await confirmedTicket();
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const response = await refund(ticketId, { "Correlation-ID": "scenario-6", traceparent: `00-${traceId}-b7ad6b7169203331-01` });
+    t.is(response.status, 202);
+    t.is(response.text, "");
+    await refunded(ticketId);
 
-  assertOneRefund(t, ticketId);
-  const [receipt] = receiptsFor(sys, ticketId);
-  t.is(receipt!.voided, true);
-  t.is(receipt!.void_reason, REASON);
-
-  const [command] = await outboxMessages(sys, "RefundTicket", ticketId);
-  t.is(command!.payload.header.idempotency_key, `refund-${ticketId}`);
-  const events = await outboxMessages(sys, "TicketRefunded_v1", ticketId);
-  t.is(events.length, 1);
-  t.deepEqual(events[0]!.payload, { header: command!.payload.header, ticket_id: ticketId });
-  t.not(events[0]!.message_id, command!.message_id);
-  t.deepEqual(await lakeEvents(sys, "TicketRefunded_v1", ticketId), [events[0]!.payload]);
-
-  const calls = callsFor(sys, ticketId).filter((call) => call.path === "/receipts-api/void-receipt" || call.path === "/payments-api/refunds");
-  t.deepEqual(calls.map((call) => call.path), ["/receipts-api/void-receipt", "/payments-api/refunds"]);
-  for (const call of calls) {
-    t.is(call.headers["correlation-id"], "scenario-6");
-    t.is(String(call.headers.traceparent).split("-")[1], traceId);
-  }
-});
-
-test.serial("scenario 7: the refund PUT three times (one after another, and concurrently) is one command, one void, one refund, one event", async (t) => {
-  const sequential = await confirmedTicket();
-  const concurrent = await confirmedTicket();
-  const answers = [await refund(sequential), await refund(sequential), await refund(sequential)];
-  answers.push(...(await Promise.all([refund(concurrent), refund(concurrent), refund(concurrent)])));
-  t.deepEqual(answers.map((a) => a.status), [202, 202, 202, 202, 202, 202]);
-  t.deepEqual(answers.slice(0, 3).map((a) => a.headers.get("idempotent-replayed")), [null, "true", "true"]);
-  await refunded(sequential);
-  await refunded(concurrent);
-
-  for (const ticketId of [sequential, concurrent]) {
-    t.is((await outboxMessages(sys, "RefundTicket", ticketId)).length, 1);
     assertOneRefund(t, ticketId);
-    t.is((await outboxMessages(sys, "TicketRefunded_v1", ticketId)).length, 1);
-    t.is((await lakeEvents(sys, "TicketRefunded_v1", ticketId)).length, 1);
-  }
-});
+    const [receipt] = receiptsFor(sys, ticketId);
+    t.is(receipt!.voided, true);
+    t.is(receipt!.void_reason, REASON);
+
+    const [command] = await outboxMessages(sys, "RefundTicket", ticketId);
+    t.is(command!.payload.header.idempotency_key, `refund-${ticketId}`);
+    const events = await outboxMessages(sys, "TicketRefunded_v1", ticketId);
+    t.is(events.length, 1);
+    t.deepEqual(events[0]!.payload, { header: command!.payload.header, ticket_id: ticketId });
+    t.not(events[0]!.message_id, command!.message_id);
+    t.deepEqual(await lakeEvents(sys, "TicketRefunded_v1", ticketId), [events[0]!.payload]);
+
+    const calls = callsFor(sys, ticketId).filter(
+      (call) => call.path === "/receipts-api/void-receipt" || call.path === "/payments-api/refunds",
+    );
+    t.deepEqual(
+      calls.map((call) => call.path),
+      ["/receipts-api/void-receipt", "/payments-api/refunds"],
+    );
+    for (const call of calls) {
+      t.is(call.headers["correlation-id"], "scenario-6");
+      t.is(String(call.headers.traceparent).split("-")[1], traceId);
+    }
+  },
+);
+
+test.serial(
+  "scenario 7: the refund PUT three times (one after another, and concurrently) is one command, one void, one refund, one event",
+  async (t) => {
+    const sequential = await confirmedTicket();
+    const concurrent = await confirmedTicket();
+    const answers = [await refund(sequential), await refund(sequential), await refund(sequential)];
+    answers.push(...(await Promise.all([refund(concurrent), refund(concurrent), refund(concurrent)])));
+    t.deepEqual(
+      answers.map((a) => a.status),
+      [202, 202, 202, 202, 202, 202],
+    );
+    t.deepEqual(
+      answers.slice(0, 3).map((a) => a.headers.get("idempotent-replayed")),
+      [null, "true", "true"],
+    );
+    await refunded(sequential);
+    await refunded(concurrent);
+
+    for (const ticketId of [sequential, concurrent]) {
+      t.is((await outboxMessages(sys, "RefundTicket", ticketId)).length, 1);
+      assertOneRefund(t, ticketId);
+      t.is((await outboxMessages(sys, "TicketRefunded_v1", ticketId)).length, 1);
+      t.is((await lakeEvents(sys, "TicketRefunded_v1", ticketId)).length, 1);
+    }
+  },
+);
 
 test.serial("the ticket id in capitals is the same ticket: no second command or effect", async (t) => {
   const ticketId = await confirmedTicket();
@@ -115,7 +138,12 @@ for (const [step, path] of [
     await refunded(ticketId);
 
     // the lost answer, then the redelivery's repeat, which the gateway deduplicates
-    t.deepEqual(callsFor(sys, ticketId).filter((call) => call.path === path).map((call) => call.status), [500, 200]);
+    t.deepEqual(
+      callsFor(sys, ticketId)
+        .filter((call) => call.path === path)
+        .map((call) => call.status),
+      [500, 200],
+    );
     assertOneRefund(t, ticketId);
     t.is((await outboxMessages(sys, "TicketRefunded_v1", ticketId)).length, 1);
     t.is((await lakeEvents(sys, "TicketRefunded_v1", ticketId)).length, 1);
@@ -158,7 +186,12 @@ test.serial("a malformed ticket id is 400 with the field named, and sends nothin
 
 test.serial("refunding a canceled ticket is 409 and sends nothing", async (t) => {
   const ticketId = randomUUID();
-  const ticket = { ticket_id: ticketId, status: "canceled", price: { amount: "30.00", currency: "EUR" }, customer_email: "refund@example.com" };
+  const ticket = {
+    ticket_id: ticketId,
+    status: "canceled",
+    price: { amount: "30.00", currency: "EUR" },
+    customer_email: "refund@example.com",
+  };
   t.is((await sys.http("POST", "/api/tickets-status", { tickets: [ticket] }, { "Idempotency-Key": randomUUID() })).status, 200);
   await eventually(() => sys.node.runtime.db("tickets").where({ ticket_id: ticketId }).first());
   const before = await outboxSize();
@@ -168,16 +201,23 @@ test.serial("refunding a canceled ticket is 409 and sends nothing", async (t) =>
   t.is(await outboxSize(), before);
 });
 
-test.serial("a RefundTicket command for a ticket that was never stored goes to the dead letters after its retries, never to the gateway", async (t) => {
-  const ticketId = randomUUID();
-  await sys.node.runtime.db.transaction((trx) =>
-    writeToOutbox(trx, sys.node.runtime.topology, { contract: RefundTicket, body: { ticket_id: ticketId }, idempotencyKey: `refund-${ticketId}` }),
-  );
-  const letter = await eventually(async () => (await deadLetters(sys, "refunds-RefundTicket")).find((l) => l.payload.includes(ticketId)));
-  await eventually(() => quiet(sys));
+test.serial(
+  "a RefundTicket command for a ticket that was never stored goes to the dead letters after its retries, never to the gateway",
+  async (t) => {
+    const ticketId = randomUUID();
+    await sys.node.runtime.db.transaction((trx) =>
+      writeToOutbox(trx, sys.node.runtime.topology, {
+        contract: RefundTicket,
+        body: { ticket_id: ticketId },
+        idempotencyKey: `refund-${ticketId}`,
+      }),
+    );
+    const letter = await eventually(async () => (await deadLetters(sys, "refunds-RefundTicket")).find((l) => l.payload.includes(ticketId)));
+    await eventually(() => quiet(sys));
 
-  t.is(letter!.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
-  t.regex(letter!.error, /not stored/);
-  t.deepEqual(callsFor(sys, ticketId), []);
-  t.deepEqual(await outboxMessages(sys, "TicketRefunded_v1", ticketId), []);
-});
+    t.is(letter!.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
+    t.regex(letter!.error, /not stored/);
+    t.deepEqual(callsFor(sys, ticketId), []);
+    t.deepEqual(await outboxMessages(sys, "TicketRefunded_v1", ticketId), []);
+  },
+);

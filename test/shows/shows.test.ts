@@ -41,8 +41,24 @@ test.serial("created shows are listed by start time, in UTC, with the seats stil
   t.is(listed.status, 200);
   t.true(z.array(ShowView.strict()).safeParse(listed.body).success, JSON.stringify(listed.body));
   t.deepEqual(listed.body, [
-    { show_id: earlyResponse.body.show_id, dead_nation_id: early.dead_nation_id, number_of_tickets: 100, start_time: "2026-12-01T18:00:00.250Z", title: "Early", venue: early.venue, available_tickets: 100 },
-    { show_id: lateResponse.body.show_id, dead_nation_id: late.dead_nation_id, number_of_tickets: 100, start_time: "2027-01-10T18:00:00.000Z", title: "Late", venue: late.venue, available_tickets: 100 },
+    {
+      show_id: earlyResponse.body.show_id,
+      dead_nation_id: early.dead_nation_id,
+      number_of_tickets: 100,
+      start_time: "2026-12-01T18:00:00.250Z",
+      title: "Early",
+      venue: early.venue,
+      available_tickets: 100,
+    },
+    {
+      show_id: lateResponse.body.show_id,
+      dead_nation_id: late.dead_nation_id,
+      number_of_tickets: 100,
+      start_time: "2027-01-10T18:00:00.000Z",
+      title: "Late",
+      venue: late.venue,
+      available_tickets: 100,
+    },
   ]);
 });
 
@@ -102,7 +118,10 @@ test.serial("every invalid field is a 400 naming it, and nothing is stored", asy
     const response = await sys.http("POST", "/api/shows", body);
     t.is(response.status, 400, `${field}: ${JSON.stringify(body)}`);
     t.is(typeof response.body.error, "string");
-    t.true(response.body.details.some((d: { field: string }) => d.field === field), `${field}: ${JSON.stringify(response.body)}`);
+    t.true(
+      response.body.details.some((d: { field: string }) => d.field === field),
+      `${field}: ${JSON.stringify(response.body)}`,
+    );
   }
   const malformed = await sys.http("POST", "/api/shows", "{nope");
   t.is(malformed.status, 400);

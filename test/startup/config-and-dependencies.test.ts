@@ -22,7 +22,12 @@ test("a bad value stops start-up with one line naming the variable", (t) => {
 });
 
 test("an unreachable dependency is one clear error naming it, without credentials", async (t) => {
-  const config = loadConfig({ POSTGRES_URL: "postgres://app:secret@127.0.0.1:1/none", LOG_LEVEL: "fatal", PORT: "0", GATEWAY_URL: "http://127.0.0.1:1" });
+  const config = loadConfig({
+    POSTGRES_URL: "postgres://app:secret@127.0.0.1:1/none",
+    LOG_LEVEL: "fatal",
+    PORT: "0",
+    GATEWAY_URL: "http://127.0.0.1:1",
+  });
   const error = await t.throwsAsync(startNode(config), { instanceOf: DependencyError });
   t.regex(error!.message, /^cannot reach Postgres at postgres:\/\/\*\*\*@127\.0\.0\.1:1\/none: .*docker compose up -d postgres/);
   t.false(error!.message.includes("secret"));

@@ -2,24 +2,35 @@
 // one ticket, which messages the system published for it, and what its handlers recorded.
 import type { TestSystem } from "./system.ts";
 
-export const receiptsFor = (sys: TestSystem, ticketId: string) => [...sys.sim.state.receipts.values()].filter((r) => r.ticket_id === ticketId);
+export const receiptsFor = (sys: TestSystem, ticketId: string) =>
+  [...sys.sim.state.receipts.values()].filter((r) => r.ticket_id === ticketId);
 export const voidsFor = (sys: TestSystem, ticketId: string) => [...sys.sim.state.voids.values()].filter((v) => v.ticket_id === ticketId);
-export const refundsFor = (sys: TestSystem, ticketId: string) => [...sys.sim.state.refunds.values()].filter((r) => r.payment_reference === ticketId);
+export const refundsFor = (sys: TestSystem, ticketId: string) =>
+  [...sys.sim.state.refunds.values()].filter((r) => r.payment_reference === ticketId);
 export const filesFor = (sys: TestSystem, ticketId: string) => [...sys.sim.state.files].filter(([id]) => id.startsWith(ticketId));
-export const rowsFor = (sys: TestSystem, sheet: string, ticketId: string) => (sys.sim.state.sheets.get(sheet) ?? []).filter((row) => row[0] === ticketId);
+export const rowsFor = (sys: TestSystem, sheet: string, ticketId: string) =>
+  (sys.sim.state.sheets.get(sheet) ?? []).filter((row) => row[0] === ticketId);
 /** Gateway calls whose path or body names the ticket, in order. */
 export const callsFor = (sys: TestSystem, ticketId: string) =>
   sys.sim.state.calls.filter((call) => call.path.includes(ticketId) || JSON.stringify(call.body ?? "").includes(ticketId));
 
 /** Payloads of one event for one ticket as the data lake stored them. */
 export async function lakeEvents(sys: TestSystem, name: string, ticketId: string): Promise<any[]> {
-  const rows = await sys.node.runtime.db("events").where({ event_name: name }).where("event_payload", "@>", JSON.stringify({ ticket_id: ticketId }));
+  const rows = await sys.node.runtime
+    .db("events")
+    .where({ event_name: name })
+    .where("event_payload", "@>", JSON.stringify({ ticket_id: ticketId }));
   return rows.map((row) => row.event_payload);
 }
 
 /** Messages of one name for one ticket the outbox accepted (published or not), oldest first. */
 export async function outboxMessages(sys: TestSystem, name: string, ticketId: string): Promise<{ message_id: string; payload: any }[]> {
-  const rows = await sys.node.runtime.db("outbox").select("message_id", "payload").where({ name }).whereLike("payload", `%"ticket_id":"${ticketId}"%`).orderBy("seq");
+  const rows = await sys.node.runtime
+    .db("outbox")
+    .select("message_id", "payload")
+    .where({ name })
+    .whereLike("payload", `%"ticket_id":"${ticketId}"%`)
+    .orderBy("seq");
   return rows.map((row) => ({ message_id: row.message_id, payload: JSON.parse(row.payload) }));
 }
 
@@ -28,6 +39,9 @@ export async function handled(sys: TestSystem, durable: string, key: string): Pr
   return (await sys.node.runtime.db("processed_messages").where({ handler: durable, key }).first()) !== undefined;
 }
 
-export async function deadLetters(sys: TestSystem, durable: string): Promise<{ message_id: string; deliveries: number; error: string; payload: string }[]> {
+export async function deadLetters(
+  sys: TestSystem,
+  durable: string,
+): Promise<{ message_id: string; deliveries: number; error: string; payload: string }[]> {
   return sys.node.runtime.db("dead_letters").where({ handler: durable }).orderBy("id");
 }

@@ -81,7 +81,15 @@ export function infrastructure(): Promise<Infrastructure> {
       tcpAnswers(defaults.natsUrl, 4222),
       tcpAnswers(defaults.redisUrl, 6379),
     ]);
-    const missing = ([["postgresUrl", postgres], ["natsUrl", nats], ["redisUrl", redis]] as const).filter(([, up]) => !up).map(([key]) => key);
+    const missing = (
+      [
+        ["postgresUrl", postgres],
+        ["natsUrl", nats],
+        ["redisUrl", redis],
+      ] as const
+    )
+      .filter(([, up]) => !up)
+      .map(([key]) => key);
     if (missing.length === 0) return defaults;
     if (dockerAvailable()) return { ...defaults, ...(await startContainers([...missing])) };
     const names = missing.map((key) => `${key.replace("Url", "")} at ${defaults[key]}`).join(", ");

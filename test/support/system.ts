@@ -180,7 +180,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 }
 
 /** One HTTP request; a JSON body is sent and read back as JSON, any other answer kept as text. */
-export async function httpRequest<T = any>(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
+export async function httpRequest<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<T>> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === "string" ? body : JSON.stringify(body);

@@ -28,7 +28,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
     });
-  const listen = (server: Server, port: number) => new Promise<number>((resolve) => server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+  const listen = (server: Server, port: number) =>
+    new Promise<number>((resolve) => server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
   const shut = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
   let server = newServer();

@@ -20,7 +20,10 @@ const ticket = (overrides: Record<string, unknown> = {}) => ({
 });
 /** Rows tickets-status itself writes; fulfilment handlers add their own events in the background. */
 const outboxCount = async () =>
-  Number((await sys.node.runtime.db("outbox").whereIn("name", ["TicketBookingConfirmed_v1", "TicketBookingCanceled_v1"]).count({ n: "*" }))[0]!.n);
+  Number(
+    (await sys.node.runtime.db("outbox").whereIn("name", ["TicketBookingConfirmed_v1", "TicketBookingCanceled_v1"]).count({ n: "*" }))[0]!
+      .n,
+  );
 const postStatus = (body: unknown, key: string | null = randomUUID(), headers: Record<string, string> = {}) =>
   sys.http("POST", "/api/tickets-status", body, key ? { "Idempotency-Key": key, ...headers } : headers);
 
@@ -31,10 +34,17 @@ test.serial("a confirmed ticket is stored and listed, and its event reaches the 
   t.is(response.headers.get("correlation-id"), "corr-1");
   t.truthy(response.headers.get("x-request-id"));
 
-  const listed = await eventually(async () => (await sys.http("GET", "/api/tickets")).body.find((x: { ticket_id: string }) => x.ticket_id === confirmed.ticket_id));
+  const listed = await eventually(async () =>
+    (await sys.http("GET", "/api/tickets")).body.find((x: { ticket_id: string }) => x.ticket_id === confirmed.ticket_id),
+  );
   t.deepEqual(listed, { ticket_id: confirmed.ticket_id, price: { amount: "50.30", currency: "GBP" }, customer_email: "email@example.com" });
 
-  const lake = await eventually(() => sys.node.runtime.db("events").where("event_payload", "@>", JSON.stringify({ ticket_id: confirmed.ticket_id })).first());
+  const lake = await eventually(() =>
+    sys.node.runtime
+      .db("events")
+      .where("event_payload", "@>", JSON.stringify({ ticket_id: confirmed.ticket_id }))
+      .first(),
+  );
   t.is(lake.event_name, "TicketBookingConfirmed_v1");
   t.is(lake.event_payload.header.idempotency_key !== undefined, true);
 });
@@ -47,11 +57,19 @@ test.serial("a canceled ticket disappears from the list, also when the cancellat
 
   const kept = ticket();
   t.is((await postStatus({ tickets: [kept] })).status, 200);
-  await eventually(async () => (await sys.http("GET", "/api/tickets")).body.some((x: { ticket_id: string }) => x.ticket_id === kept.ticket_id));
+  await eventually(async () =>
+    (await sys.http("GET", "/api/tickets")).body.some((x: { ticket_id: string }) => x.ticket_id === kept.ticket_id),
+  );
   await settle(300);
   const ids = (await sys.http("GET", "/api/tickets")).body.map((x: { ticket_id: string }) => x.ticket_id);
   t.false(ids.includes(early.ticket_id));
-  t.is(await sys.node.runtime.db("dead_letters").count({ n: "*" }).then((r) => Number(r[0]!.n)), 0);
+  t.is(
+    await sys.node.runtime
+      .db("dead_letters")
+      .count({ n: "*" })
+      .then((r) => Number(r[0]!.n)),
+    0,
+  );
 });
 
 test.serial("the same Idempotency-Key with the same body replays the answer and publishes nothing new", async (t) => {

@@ -41,9 +41,11 @@ export function pageHeader(title, intro, ...actions) {
   );
 }
 
-export const loadingState = (text) => h("p", { class: "state state--loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), text);
+export const loadingState = (text) =>
+  h("p", { class: "state state--loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), text);
 
-export const emptyState = (title, ...hint) => h("div", { class: "state state--empty" }, h("p", { class: "state__title" }, title), hint.length ? h("p", {}, hint) : null);
+export const emptyState = (title, ...hint) =>
+  h("div", { class: "state state--empty" }, h("p", { class: "state__title" }, title), hint.length ? h("p", {}, hint) : null);
 
 /** A failed load: the message and a retry button. */
 export const errorState = (error, retry) =>

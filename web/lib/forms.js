@@ -49,7 +49,17 @@ function showErrors(form, error, fieldOf = (path) => path) {
   if (details.length === 0 || unplaced.length > 0) {
     const alert = form.querySelector(".form-alert");
     alert.replaceChildren(
-      h("div", { class: "alert alert--error", role: "alert" }, details.length === 0 ? error.message : h("ul", {}, unplaced.map((text) => h("li", {}, text)))),
+      h(
+        "div",
+        { class: "alert alert--error", role: "alert" },
+        details.length === 0
+          ? error.message
+          : h(
+              "ul",
+              {},
+              unplaced.map((text) => h("li", {}, text)),
+            ),
+      ),
     );
   }
   form.querySelector('[aria-invalid="true"]')?.focus();

@@ -5,7 +5,10 @@ import { formatShowTime } from "../lib/format.js";
 
 export function mount(root, { query, signal }) {
   const body = h("div", {}, loadingState("Loading shows…"));
-  root.append(pageHeader("Book tickets", "Reserve seats for a customer. The partner confirms each ticket later (see Pending callbacks)."), body);
+  root.append(
+    pageHeader("Book tickets", "Reserve seats for a customer. The partner confirms each ticket later (see Pending callbacks)."),
+    body,
+  );
   load(body, query.get("show_id"), signal);
 }
 
@@ -14,13 +17,23 @@ async function load(container, preselectedShowId, signal) {
   try {
     const shows = await api.listShows(signal);
     if (shows.length === 0) {
-      replace(container, h("section", { class: "card" }, emptyState("No shows to book yet.", "Create one on the ", h("a", { href: "#/shows" }, "Shows"), " page first.")));
+      replace(
+        container,
+        h(
+          "section",
+          { class: "card" },
+          emptyState("No shows to book yet.", "Create one on the ", h("a", { href: "#/shows" }, "Shows"), " page first."),
+        ),
+      );
       return;
     }
     replace(container, bookingForm(shows, preselectedShowId, signal));
   } catch (error) {
     if (error.name === "AbortError") return;
-    replace(container, errorState(error, () => load(container, preselectedShowId, signal)));
+    replace(
+      container,
+      errorState(error, () => load(container, preselectedShowId, signal)),
+    );
   }
 }
 
@@ -38,7 +51,11 @@ function bookingForm(initialShows, preselectedShowId, signal) {
       shows.map((show) => {
         const remaining = remainingOf(show);
         const soldOut = remaining === 0 ? " (sold out)" : "";
-        return h("option", { value: show.show_id, selected: show.show_id === selectedId }, `${show.title} @ ${show.venue} – ${formatShowTime(show.start_time)}${soldOut}`);
+        return h(
+          "option",
+          { value: show.show_id, selected: show.show_id === selectedId },
+          `${show.title} @ ${show.venue} – ${formatShowTime(show.start_time)}${soldOut}`,
+        );
       }),
     );
   };
@@ -51,7 +68,12 @@ function bookingForm(initialShows, preselectedShowId, signal) {
       return;
     }
     availability.classList.toggle("availability--none", remaining === 0);
-    replace(availability, "Available tickets: ", h("strong", { dataset: { remaining: String(remaining) } }, remaining), ` of ${show.number_of_tickets}`);
+    replace(
+      availability,
+      "Available tickets: ",
+      h("strong", { dataset: { remaining: String(remaining) } }, remaining),
+      ` of ${show.number_of_tickets}`,
+    );
   };
   const refreshShows = async () => {
     try {
@@ -76,7 +98,11 @@ function bookingForm(initialShows, preselectedShowId, signal) {
     h(
       "div",
       { class: "form__row" },
-      field("Number of tickets", "number_of_tickets", h("input", { type: "number", min: "1", step: "1", inputmode: "numeric", value: "1" })),
+      field(
+        "Number of tickets",
+        "number_of_tickets",
+        h("input", { type: "number", min: "1", step: "1", inputmode: "numeric", value: "1" }),
+      ),
       field("Customer email", "customer_email", h("input", { type: "email", autocomplete: "off", placeholder: "customer@example.com" })),
     ),
     formAlert(),
@@ -118,7 +144,22 @@ function bookingResult(bookingId, booking) {
     "section",
     { class: "card card--success", "aria-labelledby": "booking-done" },
     h("h2", { id: "booking-done" }, "Booking made"),
-    h("dl", { class: "facts" }, h("dt", {}, "Confirmation number"), h("dd", { class: "mono id", dataset: { bookingId } }, bookingId), h("dt", {}, "Tickets"), h("dd", {}, booking.number_of_tickets), h("dt", {}, "Customer"), h("dd", {}, booking.customer_email)),
-    h("p", {}, "The partner now confirms each ticket. To simulate that, ", h("a", { href: pendingLink }, "send a confirmation on Pending callbacks"), "."),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Confirmation number"),
+      h("dd", { class: "mono id", dataset: { bookingId } }, bookingId),
+      h("dt", {}, "Tickets"),
+      h("dd", {}, booking.number_of_tickets),
+      h("dt", {}, "Customer"),
+      h("dd", {}, booking.customer_email),
+    ),
+    h(
+      "p",
+      {},
+      "The partner now confirms each ticket. To simulate that, ",
+      h("a", { href: pendingLink }, "send a confirmation on Pending callbacks"),
+      ".",
+    ),
   );
 }

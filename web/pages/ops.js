@@ -9,7 +9,12 @@ export function mount(root, { query, signal }) {
   const receiptDate = query.get("receipt_issue_date") ?? "";
   const live = h("p", { class: "live", role: "status" });
   const report = h("div", { class: "ops-report" }, loadingState("Loading bookings…"));
-  root.append(pageHeader("Ops report", "Every booking and what happened to each of its tickets. Updates live."), filterForm(receiptDate), live, report);
+  root.append(
+    pageHeader("Ops report", "Every booking and what happened to each of its tickets. Updates live."),
+    filterForm(receiptDate),
+    live,
+    report,
+  );
   poll(report, live, receiptDate, signal);
 }
 
@@ -82,7 +87,21 @@ function poll(report, live, receiptDate, signal) {
 
 function renderReport(report, bookings, receiptDate) {
   if (bookings.length === 0) {
-    replace(report, h("section", { class: "card" }, receiptDate ? emptyState(`No bookings with a receipt issued on ${receiptDate}.`) : emptyState("No bookings yet.", "Bookings appear here as soon as they are made on ", h("a", { href: "#/book" }, "Book tickets"), ".")));
+    replace(
+      report,
+      h(
+        "section",
+        { class: "card" },
+        receiptDate
+          ? emptyState(`No bookings with a receipt issued on ${receiptDate}.`)
+          : emptyState(
+              "No bookings yet.",
+              "Bookings appear here as soon as they are made on ",
+              h("a", { href: "#/book" }, "Book tickets"),
+              ".",
+            ),
+      ),
+    );
     return;
   }
   replace(report, bookings.map(bookingCard));
@@ -115,7 +134,15 @@ function timeCell(label, time, extraClass = "") {
   return h(
     "td",
     { "data-label": label, class: `time ${extraClass}`, title: parts ? time : null, dataset: { set: String(Boolean(parts)) } },
-    parts ? h("span", { class: "time__value" }, h("span", { class: "time__date" }, parts[0]), " ", h("span", { class: "time__clock" }, parts[1])) : "-",
+    parts
+      ? h(
+          "span",
+          { class: "time__value" },
+          h("span", { class: "time__date" }, parts[0]),
+          " ",
+          h("span", { class: "time__clock" }, parts[1]),
+        )
+      : "-",
   );
 }
 
@@ -129,7 +156,9 @@ function ticketsTable(tickets) {
       h(
         "tr",
         {},
-        ["Ticket ID", "Price", "Email", "Confirmed", "Printed", "Printed file", "Receipt issued", "Receipt #", "Refunded"].map((label) => h("th", { class: label === "Price" ? "num" : null }, label)),
+        ["Ticket ID", "Price", "Email", "Confirmed", "Printed", "Printed file", "Receipt issued", "Receipt #", "Refunded"].map((label) =>
+          h("th", { class: label === "Price" ? "num" : null }, label),
+        ),
       ),
     ),
     h(
@@ -141,8 +170,21 @@ function ticketsTable(tickets) {
         return h(
           "tr",
           { dataset: { ticketId }, class: refunded ? "is-refunded" : null },
-          h("td", { "data-label": "Ticket ID", class: "mono id" }, h("span", {}, ticketId, canceled ? [" ", h("span", { class: "badge badge--warn", title: ticket.canceled_at }, "Canceled")] : null)),
-          h("td", { "data-label": "Price", class: refunded ? "num col-price struck" : "num col-price" }, h("span", {}, formatPrice(ticket.price_amount, ticket.price_currency))),
+          h(
+            "td",
+            { "data-label": "Ticket ID", class: "mono id" },
+            h(
+              "span",
+              {},
+              ticketId,
+              canceled ? [" ", h("span", { class: "badge badge--warn", title: ticket.canceled_at }, "Canceled")] : null,
+            ),
+          ),
+          h(
+            "td",
+            { "data-label": "Price", class: refunded ? "num col-price struck" : "num col-price" },
+            h("span", {}, formatPrice(ticket.price_amount, ticket.price_currency)),
+          ),
           h("td", { "data-label": "Email" }, ticket.customer_email),
           timeCell("Confirmed", ticket.confirmed_at, "col-confirmed"),
           timeCell("Printed", ticket.printed_at, "col-printed"),

@@ -9,8 +9,21 @@ const historyKey = "tickets.pending.sent";
 export function mount(root, { query }) {
   const sentList = h("section", { class: "card", "aria-labelledby": "sent-title" });
   root.append(
-    pageHeader("Pending callbacks", "Simulate the partner (Dead Nation) confirming or cancelling a ticket: this sends what it would send to POST /api/tickets-status."),
-    h("div", { class: "layout-split" }, h("section", { class: "card", "aria-labelledby": "callback-title" }, h("h2", { id: "callback-title" }, "Simulate external callback"), callbackForm(query, () => renderSent(sentList))), sentList),
+    pageHeader(
+      "Pending callbacks",
+      "Simulate the partner (Dead Nation) confirming or cancelling a ticket: this sends what it would send to POST /api/tickets-status.",
+    ),
+    h(
+      "div",
+      { class: "layout-split" },
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "callback-title" },
+        h("h2", { id: "callback-title" }, "Simulate external callback"),
+        callbackForm(query, () => renderSent(sentList)),
+      ),
+      sentList,
+    ),
   );
   renderSent(sentList);
 }
@@ -23,14 +36,43 @@ function callbackForm(query, onSent) {
   const ticketId = h("input", { type: "text", class: "mono", autocomplete: "off", spellcheck: false, value: uuid() });
   const idempotencyKey = h("input", { type: "text", class: "mono", autocomplete: "off", spellcheck: false, value: uuid() });
   const status = h("select", {}, h("option", { value: "confirmed" }, "Confirmed"), h("option", { value: "canceled" }, "Canceled"));
-  const currency = h("select", {}, currencies.map((code) => h("option", { value: code, selected: code === "EUR" }, code)));
+  const currency = h(
+    "select",
+    {},
+    currencies.map((code) => h("option", { value: code, selected: code === "EUR" }, code)),
+  );
   const form = h(
     "form",
     { class: "form", novalidate: true },
     field("Ticket ID", "ticket_id", ticketId, { extra: generateButton(ticketId, "Generate") }),
-    field("Booking ID", "booking_id", h("input", { type: "text", class: "mono", autocomplete: "off", spellcheck: false, value: query.get("booking_id") ?? "", placeholder: "the confirmation number of a booking" })),
-    h("div", { class: "form__row" }, field("Status", "status", status), field("Customer email", "customer_email", h("input", { type: "email", autocomplete: "off", value: query.get("customer_email") ?? "" }))),
-    h("div", { class: "form__row" }, field("Price amount", "price.amount", h("input", { type: "text", inputmode: "decimal", autocomplete: "off", value: "50.00" })), field("Currency", "price.currency", currency)),
+    field(
+      "Booking ID",
+      "booking_id",
+      h("input", {
+        type: "text",
+        class: "mono",
+        autocomplete: "off",
+        spellcheck: false,
+        value: query.get("booking_id") ?? "",
+        placeholder: "the confirmation number of a booking",
+      }),
+    ),
+    h(
+      "div",
+      { class: "form__row" },
+      field("Status", "status", status),
+      field(
+        "Customer email",
+        "customer_email",
+        h("input", { type: "email", autocomplete: "off", value: query.get("customer_email") ?? "" }),
+      ),
+    ),
+    h(
+      "div",
+      { class: "form__row" },
+      field("Price amount", "price.amount", h("input", { type: "text", inputmode: "decimal", autocomplete: "off", value: "50.00" })),
+      field("Currency", "price.currency", currency),
+    ),
     field("Idempotency key", "idempotency_key", idempotencyKey, {
       hint: "Sending again with the same key replays the first answer and changes nothing; use Generate New for a new callback.",
       extra: generateButton(idempotencyKey, "Generate New"),
@@ -53,7 +95,11 @@ function callbackForm(query, onSent) {
       const response = await api.sendTicketStatus([ticket], key);
       const replayed = response.headers.get("Idempotent-Replayed") === "true";
       recordSent({ ...ticket, idempotency_key: key, replayed, sent_at: new Date().toISOString() });
-      toast(replayed ? "Replayed: this key was already used with this callback, nothing changed." : `Callback accepted: ticket ${ticket.ticket_id} ${ticket.status}.`);
+      toast(
+        replayed
+          ? "Replayed: this key was already used with this callback, nothing changed."
+          : `Callback accepted: ticket ${ticket.ticket_id} ${ticket.status}.`,
+      );
       onSent();
     },
     {
@@ -102,7 +148,11 @@ function renderSent(section) {
           h("span", { class: `badge badge--${entry.status === "confirmed" ? "ok" : "warn"}` }, entry.status),
           entry.replayed ? h("span", { class: "badge" }, "replayed") : null,
           h("span", { class: "mono id" }, entry.ticket_id),
-          h("span", { class: "muted" }, `${entry.price.amount} ${entry.price.currency} · ${entry.customer_email} · key ${entry.idempotency_key}`),
+          h(
+            "span",
+            { class: "muted" },
+            `${entry.price.amount} ${entry.price.currency} · ${entry.customer_email} · key ${entry.idempotency_key}`,
+          ),
         ),
       ),
     ),

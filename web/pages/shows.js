@@ -8,7 +8,17 @@ export function mount(root, { signal }) {
   const form = createForm(() => loadShows(listSection, signal));
   root.append(
     pageHeader("Shows", "Create a show, then sell its seats on the Book tickets page."),
-    h("div", { class: "stack" }, h("section", { class: "card card--form", "aria-labelledby": "create-show-title" }, h("h2", { id: "create-show-title" }, "Create a show"), form), listSection),
+    h(
+      "div",
+      { class: "stack" },
+      h(
+        "section",
+        { class: "card card--form", "aria-labelledby": "create-show-title" },
+        h("h2", { id: "create-show-title" }, "Create a show"),
+        form,
+      ),
+      listSection,
+    ),
   );
   loadShows(listSection, signal);
 }
@@ -27,7 +37,11 @@ function createForm(reload) {
     h(
       "div",
       { class: "form__row" },
-      field("Number of tickets", "number_of_tickets", h("input", { type: "number", min: "1", step: "1", inputmode: "numeric", value: "100" })),
+      field(
+        "Number of tickets",
+        "number_of_tickets",
+        h("input", { type: "number", min: "1", step: "1", inputmode: "numeric", value: "100" }),
+      ),
       field("Start time", "start_time", h("input", { type: "datetime-local" }), { hint: "Your local time; sent as UTC." }),
     ),
     field("Dead Nation ID", "dead_nation_id", deadNationId, {
@@ -68,7 +82,11 @@ async function loadShows(section, signal) {
     replace(section, heading, showsTable(shows));
   } catch (error) {
     if (error.name === "AbortError") return;
-    replace(section, heading, errorState(error, () => loadShows(section, signal)));
+    replace(
+      section,
+      heading,
+      errorState(error, () => loadShows(section, signal)),
+    );
   }
 }
 
@@ -80,7 +98,17 @@ function showsTable(shows) {
     h(
       "thead",
       {},
-      h("tr", {}, h("th", {}, "Title"), h("th", {}, "Venue"), h("th", {}, "Starts"), h("th", { class: "num" }, "Tickets"), hasRemaining ? h("th", { class: "num" }, "Remaining") : null, h("th", {}, "Show ID"), h("th", {}, "Dead Nation ID")),
+      h(
+        "tr",
+        {},
+        h("th", {}, "Title"),
+        h("th", {}, "Venue"),
+        h("th", {}, "Starts"),
+        h("th", { class: "num" }, "Tickets"),
+        hasRemaining ? h("th", { class: "num" }, "Remaining") : null,
+        h("th", {}, "Show ID"),
+        h("th", {}, "Dead Nation ID"),
+      ),
     ),
     h(
       "tbody",

@@ -9,7 +9,15 @@ export function mount(root, { signal }) {
   const section = h("section", { class: "card" });
   const dialog = refundDialog();
   const reload = () => load(section, dialog, signal);
-  root.append(pageHeader("Tickets", "Tickets the partner confirmed. A refund voids the receipt and refunds the payment.", h("button", { type: "button", class: "btn", onclick: reload }, "Refresh")), section, dialog.element);
+  root.append(
+    pageHeader(
+      "Tickets",
+      "Tickets the partner confirmed. A refund voids the receipt and refunds the payment.",
+      h("button", { type: "button", class: "btn", onclick: reload }, "Refresh"),
+    ),
+    section,
+    dialog.element,
+  );
   reload();
 }
 
@@ -27,7 +35,8 @@ async function refundTimes(signal) {
   try {
     const { data } = await api.listOpsBookings("", signal);
     const times = new Map();
-    for (const booking of data ?? []) for (const [ticketId, ticket] of Object.entries(booking.tickets ?? {})) times.set(ticketId, ticket.refunded_at);
+    for (const booking of data ?? [])
+      for (const [ticketId, ticket] of Object.entries(booking.tickets ?? {})) times.set(ticketId, ticket.refunded_at);
     return times;
   } catch (error) {
     if (error.name === "AbortError") throw error;
@@ -40,13 +49,28 @@ async function load(section, dialog, signal) {
   try {
     const [tickets, refunded] = await Promise.all([api.listTickets(signal), refundTimes(signal)]);
     if (tickets.length === 0) {
-      replace(section, emptyState("No tickets yet. Book some tickets first!", "Tickets appear here once the partner confirms them (", h("a", { href: "#/pending" }, "Pending callbacks"), ")."));
+      replace(
+        section,
+        emptyState(
+          "No tickets yet. Book some tickets first!",
+          "Tickets appear here once the partner confirms them (",
+          h("a", { href: "#/pending" }, "Pending callbacks"),
+          ").",
+        ),
+      );
       return;
     }
-    replace(section, ticketsTable(tickets, refunded, dialog, () => load(section, dialog, signal)), refunded ? null : h("p", { class: "muted small" }, "Refund status is unavailable: the ops report could not be read."));
+    replace(
+      section,
+      ticketsTable(tickets, refunded, dialog, () => load(section, dialog, signal)),
+      refunded ? null : h("p", { class: "muted small" }, "Refund status is unavailable: the ops report could not be read."),
+    );
   } catch (error) {
     if (error.name === "AbortError") return;
-    replace(section, errorState(error, () => load(section, dialog, signal)));
+    replace(
+      section,
+      errorState(error, () => load(section, dialog, signal)),
+    );
   }
 }
 
@@ -55,7 +79,19 @@ function ticketsTable(tickets, refunded, dialog, reload) {
   return h(
     "table",
     { class: "table table--stack" },
-    h("thead", {}, h("tr", {}, h("th", {}, "Ticket ID"), h("th", { class: "num" }, "Price"), h("th", {}, "Customer email"), h("th", {}, "Status"), h("th", { class: "actions" }, h("span", { class: "visually-hidden" }, "Actions")))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", {}, "Ticket ID"),
+        h("th", { class: "num" }, "Price"),
+        h("th", {}, "Customer email"),
+        h("th", {}, "Status"),
+        h("th", { class: "actions" }, h("span", { class: "visually-hidden" }, "Actions")),
+      ),
+    ),
     h(
       "tbody",
       {},
@@ -71,13 +107,21 @@ function ticketsTable(tickets, refunded, dialog, reload) {
           "tr",
           { dataset: { ticketId: ticket.ticket_id } },
           h("td", { "data-label": "Ticket ID", class: "mono id" }, ticket.ticket_id),
-          h("td", { "data-label": "Price", class: isRefunded ? "num struck" : "num" }, h("span", {}, formatPrice(ticket.price.amount, ticket.price.currency))),
+          h(
+            "td",
+            { "data-label": "Price", class: isRefunded ? "num struck" : "num" },
+            h("span", {}, formatPrice(ticket.price.amount, ticket.price.currency)),
+          ),
           h("td", { "data-label": "Customer email" }, ticket.customer_email),
           h("td", { "data-label": "Status", class: "status" }, status),
           h(
             "td",
             { class: "actions" },
-            h("button", { type: "button", class: "btn btn--danger btn--small", disabled: isRefunded, onclick: () => dialog.open(ticket, reload) }, "Refund"),
+            h(
+              "button",
+              { type: "button", class: "btn btn--danger btn--small", disabled: isRefunded, onclick: () => dialog.open(ticket, reload) },
+              "Refund",
+            ),
           ),
         );
       }),
@@ -125,7 +169,12 @@ function refundDialog() {
     open(ticket, reload) {
       current = { ticket, reload };
       alert.replaceChildren();
-      replace(summary, "Ticket ", h("span", { class: "mono" }, ticket.ticket_id), ` (${formatPrice(ticket.price.amount, ticket.price.currency)}, ${ticket.customer_email}).`);
+      replace(
+        summary,
+        "Ticket ",
+        h("span", { class: "mono" }, ticket.ticket_id),
+        ` (${formatPrice(ticket.price.amount, ticket.price.currency)}, ${ticket.customer_email}).`,
+      );
       element.showModal();
       cancel.focus();
     },

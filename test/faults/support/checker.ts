@@ -117,17 +117,40 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
   const confirmedTickets = new Set(byName("TicketBookingConfirmed_v1").map((row) => String(row.body.ticket_id).toLowerCase()));
   const bookingRows = byName("BookingMade_v1");
   const madeBookings = new Set(bookingRows.map((row) => row.body.booking_id as string));
-  flag(problems, "lost: accepted tickets without a TicketBookingConfirmed_v1 outbox row", [...(input.accepted?.tickets ?? [])].filter((id) => !confirmedTickets.has(id.toLowerCase())));
-  flag(problems, "lost: accepted bookings without a BookingMade_v1 outbox row", [...(input.accepted?.bookings ?? [])].filter((id) => !madeBookings.has(id)));
+  flag(
+    problems,
+    "lost: accepted tickets without a TicketBookingConfirmed_v1 outbox row",
+    [...(input.accepted?.tickets ?? [])].filter((id) => !confirmedTickets.has(id.toLowerCase())),
+  );
+  flag(
+    problems,
+    "lost: accepted bookings without a BookingMade_v1 outbox row",
+    [...(input.accepted?.bookings ?? [])].filter((id) => !madeBookings.has(id)),
+  );
 
   // Outbox → JetStream.
-  flag(problems, "lost: outbox rows never marked published", outbox.filter((row) => row.published_at === null).map((row) => row.message_id));
-  const inJetStream = tally([...(await jetStreamIds(input.nats, topology.streams.event)), ...(await jetStreamIds(input.nats, topology.streams.command))]);
-  flag(problems, "lost: outbox rows not in JetStream", outbox.filter((row) => !inJetStream.has(row.message_id)).map((row) => row.message_id));
+  flag(
+    problems,
+    "lost: outbox rows never marked published",
+    outbox.filter((row) => row.published_at === null).map((row) => row.message_id),
+  );
+  const inJetStream = tally([
+    ...(await jetStreamIds(input.nats, topology.streams.event)),
+    ...(await jetStreamIds(input.nats, topology.streams.command)),
+  ]);
+  flag(
+    problems,
+    "lost: outbox rows not in JetStream",
+    outbox.filter((row) => !inJetStream.has(row.message_id)).map((row) => row.message_id),
+  );
   const jetStreamDuplicates = [...inJetStream].filter(([, n]) => n > 1).map(([id]) => id);
   if (!input.allowJetStreamDuplicates) flag(problems, "duplicate: messages stored twice in JetStream", jetStreamDuplicates);
   const outboxIds = new Set([...outbox.map((row) => row.message_id), ...(input.foreignMessageIds ?? [])]);
-  flag(problems, "JetStream messages that no outbox row explains", [...inJetStream.keys()].filter((id) => !outboxIds.has(id)));
+  flag(
+    problems,
+    "JetStream messages that no outbox row explains",
+    [...inJetStream.keys()].filter((id) => !outboxIds.has(id)),
+  );
 
   // JetStream → Redis mirror: every message once in each Redis stream it belongs to.
   const redis = new Redis(input.redisUrl, { maxRetriesPerRequest: 1 });
@@ -157,10 +180,16 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
 
   // Events → data lake (keyed by header id).
   const lake = new Set((await db("events").select("event_id")).map((row: { event_id: string }) => row.event_id));
-  flag(problems, "lost: events missing from the data lake", payloads.filter((row) => row.kind === "event" && !lake.has(row.body.header.id)).map((row) => row.body.header.id));
+  flag(
+    problems,
+    "lost: events missing from the data lake",
+    payloads.filter((row) => row.kind === "event" && !lake.has(row.body.header.id)).map((row) => row.body.header.id),
+  );
 
   // Ticket effects: exactly once per confirmed ticket.
-  const stored = new Set((await db("tickets").whereNull("deleted_at").select("ticket_id")).map((row: { ticket_id: string }) => row.ticket_id.toLowerCase()));
+  const stored = new Set(
+    (await db("tickets").whereNull("deleted_at").select("ticket_id")).map((row: { ticket_id: string }) => row.ticket_id.toLowerCase()),
+  );
   const receipts = tally([...sim.state.receipts.values()].map((r) => r.ticket_id.toLowerCase()));
   const trackerRows = tally((sim.state.sheets.get("tickets-to-print") ?? []).map((row) => row[0]!.toLowerCase()));
   const files = new Set([...sim.state.files.keys()].map((id) => id.replace(/-ticket\.html$/, "").toLowerCase()));
@@ -168,47 +197,101 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
   const receiptEvents = tally(byName("TicketReceiptIssued_v1").map((row) => String(row.body.ticket_id).toLowerCase()));
   const once = (what: string, counts: Map<string, number>) => {
     const tickets = [...confirmedTickets];
-    flag(problems, `lost: confirmed tickets without ${what}`, tickets.filter((id) => !counts.get(id)));
-    flag(problems, `duplicate: confirmed tickets with more than one ${what}`, tickets.filter((id) => (counts.get(id) ?? 0) > 1));
+    flag(
+      problems,
+      `lost: confirmed tickets without ${what}`,
+      tickets.filter((id) => !counts.get(id)),
+    );
+    flag(
+      problems,
+      `duplicate: confirmed tickets with more than one ${what}`,
+      tickets.filter((id) => (counts.get(id) ?? 0) > 1),
+    );
   };
-  flag(problems, "lost: confirmed tickets not stored", [...confirmedTickets].filter((id) => !stored.has(id)));
+  flag(
+    problems,
+    "lost: confirmed tickets not stored",
+    [...confirmedTickets].filter((id) => !stored.has(id)),
+  );
   once("receipt at the gateway", receipts);
   once("tickets-to-print row", trackerRows);
   once("TicketPrinted_v1", printed);
   once("TicketReceiptIssued_v1", receiptEvents);
-  flag(problems, "lost: confirmed tickets without a printed file", [...confirmedTickets].filter((id) => !files.has(id)));
+  flag(
+    problems,
+    "lost: confirmed tickets without a printed file",
+    [...confirmedTickets].filter((id) => !files.has(id)),
+  );
 
   // Inbox markers: each once-per-ticket / once-per-booking handler recorded what it did, in the same
   // transaction as its effect, so a later redelivery is skipped.
-  const markers = new Set((await db("processed_messages").select("handler", "key")).map((row: { handler: string; key: string }) => `${row.handler}/${row.key}`));
+  const markers = new Set(
+    (await db("processed_messages").select("handler", "key")).map((row: { handler: string; key: string }) => `${row.handler}/${row.key}`),
+  );
   for (const handler of ["tickets-AppendToTracker", "tickets-PrintTicket", "tickets-IssueReceipt"]) {
-    flag(problems, `lost: confirmed tickets without a ${handler} inbox marker`, [...confirmedTickets].filter((id) => !markers.has(`${handler}/${id}`)));
+    flag(
+      problems,
+      `lost: confirmed tickets without a ${handler} inbox marker`,
+      [...confirmedTickets].filter((id) => !markers.has(`${handler}/${id}`)),
+    );
   }
-  flag(problems, "lost: bookings without a bookings-BookPlaceInDeadNation inbox marker", [...madeBookings].filter((id) => !markers.has(`bookings-BookPlaceInDeadNation/${id}`)));
+  flag(
+    problems,
+    "lost: bookings without a bookings-BookPlaceInDeadNation inbox marker",
+    [...madeBookings].filter((id) => !markers.has(`bookings-BookPlaceInDeadNation/${id}`)),
+  );
 
   // Booking effects: one Dead Nation booking per booking made; seats never oversold.
   const deadNation = tally(sim.state.deadNationBookings.map((b) => b.booking_id));
-  flag(problems, "lost: bookings never sent to Dead Nation", [...madeBookings].filter((id) => !deadNation.has(id)));
+  flag(
+    problems,
+    "lost: bookings never sent to Dead Nation",
+    [...madeBookings].filter((id) => !deadNation.has(id)),
+  );
   const lostCommit = (bookingId: string) => {
     const crash = input.postgresCrash;
     const copies = sim.state.deadNationBookings.filter((b) => b.booking_id === bookingId).map((b) => Date.parse(b.received_at));
     return crash !== undefined && copies.length === 2 && copies[0]! <= crash.to.getTime() && copies[1]! >= crash.from.getTime();
   };
   const doubledBookings = [...deadNation].filter(([, n]) => n > 1).map(([id]) => id);
-  flag(problems, "duplicate: bookings sent to Dead Nation more than once", doubledBookings.filter((id) => !lostCommit(id)));
+  flag(
+    problems,
+    "duplicate: bookings sent to Dead Nation more than once",
+    doubledBookings.filter((id) => !lostCommit(id)),
+  );
   const bookingsTable = new Set((await db("bookings").select("booking_id")).map((row: { booking_id: string }) => row.booking_id));
-  flag(problems, "lost: BookingMade_v1 without a bookings row", [...madeBookings].filter((id) => !bookingsTable.has(id)));
+  flag(
+    problems,
+    "lost: BookingMade_v1 without a bookings row",
+    [...madeBookings].filter((id) => !bookingsTable.has(id)),
+  );
   const seats = await db.raw(`
     SELECT s.show_id, s.number_of_tickets, s.booked, COALESCE(SUM(b.number_of_tickets), 0)::int AS sold
     FROM shows s LEFT JOIN bookings b ON b.show_id = s.show_id
     GROUP BY s.show_id, s.number_of_tickets, s.booked`);
-  flag(problems, "oversold: shows with more seats booked than they have", seats.rows.filter((s: any) => s.booked > s.number_of_tickets || s.sold > s.number_of_tickets).map((s: any) => s.show_id));
-  flag(problems, "inconsistent: shows whose booked count differs from their bookings", seats.rows.filter((s: any) => s.booked !== s.sold).map((s: any) => s.show_id));
+  flag(
+    problems,
+    "oversold: shows with more seats booked than they have",
+    seats.rows.filter((s: any) => s.booked > s.number_of_tickets || s.sold > s.number_of_tickets).map((s: any) => s.show_id),
+  );
+  flag(
+    problems,
+    "inconsistent: shows whose booked count differs from their bookings",
+    seats.rows.filter((s: any) => s.booked !== s.sold).map((s: any) => s.show_id),
+  );
 
   // Dead letters: only the expected ones.
-  const letters: { handler: string; message_id: string; error: string }[] = await db("dead_letters").select("handler", "message_id", "error");
+  const letters: { handler: string; message_id: string; error: string }[] = await db("dead_letters").select(
+    "handler",
+    "message_id",
+    "error",
+  );
   const expected = new Set((input.expectedDeadLetters ?? []).map((l) => `${l.handler}/${l.message_id}`));
-  flag(problems, "unexpected dead letters", letters.filter((l) => !expected.has(`${l.handler}/${l.message_id}`)).map((l) => `${l.handler}/${l.message_id}: ${l.error}`));
+  flag(
+    problems,
+    "unexpected dead letters",
+    letters.filter((l) => !expected.has(`${l.handler}/${l.message_id}`)).map((l) => `${l.handler}/${l.message_id}: ${l.error}`),
+  );
 
   return {
     problems,

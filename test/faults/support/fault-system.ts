@@ -15,7 +15,16 @@ import { createTopology, type Topology } from "../../../lib/messaging/topology.t
 import { brokerOptions } from "../../../moleculer.config.ts";
 import { startGatewayProxy, type GatewayProxy } from "./gateway-proxy.ts";
 import { freePort } from "../../support/system.ts";
-import { startNats, startNatsCluster, startPostgres, startRedis, type PrivateNats, type PrivateNatsCluster, type PrivatePostgres, type PrivateRedis } from "./servers.ts";
+import {
+  startNats,
+  startNatsCluster,
+  startPostgres,
+  startRedis,
+  type PrivateNats,
+  type PrivateNatsCluster,
+  type PrivatePostgres,
+  type PrivateRedis,
+} from "./servers.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 
 const { ServiceBroker } = moleculer;
@@ -98,7 +107,10 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
   };
   try {
     const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-    cleanups.push(() => postgres.remove(), () => redis.remove());
+    cleanups.push(
+      () => postgres.remove(),
+      () => redis.remove(),
+    );
     let nats: PrivateNats | undefined;
     let natsCluster: PrivateNatsCluster | undefined;
     if (options.natsCluster) {
@@ -163,7 +175,14 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
         const metricsPort = await freePort();
         const process_ = spawnNodeProcess({
           name,
-          env: { ...env, ...extraEnv, NODE_ID: name, SERVICES: services.join(","), PORT: services.includes("api") ? String(apiPort) : "0", METRICS_PORT: String(metricsPort) },
+          env: {
+            ...env,
+            ...extraEnv,
+            NODE_ID: name,
+            SERVICES: services.join(","),
+            PORT: services.includes("api") ? String(apiPort) : "0",
+            METRICS_PORT: String(metricsPort),
+          },
           onLine: (line) => {
             output.push(`${name} | ${line}`);
             // the failing test's log keeps only the last lines; FAULT_NODE_LOG=<file> keeps every one
@@ -176,8 +195,12 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
         nodes.set(name, node);
         const deadline = Date.now() + 60_000;
         for (;;) {
-          if (process_.child.exitCode !== null) throw new Error(`node ${name} exited with ${process_.child.exitCode}:\n${output.slice(-20).join("\n")}`);
-          const ready = await fetch(`http://127.0.0.1:${metricsPort}/ready`).then((r) => r.ok, () => false);
+          if (process_.child.exitCode !== null)
+            throw new Error(`node ${name} exited with ${process_.child.exitCode}:\n${output.slice(-20).join("\n")}`);
+          const ready = await fetch(`http://127.0.0.1:${metricsPort}/ready`).then(
+            (r) => r.ok,
+            () => false,
+          );
           if (ready) return node;
           if (Date.now() > deadline) throw new Error(`node ${name} not ready within 60 s:\n${output.slice(-20).join("\n")}`);
           await new Promise((resolve) => setTimeout(resolve, 200));
@@ -189,13 +212,20 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
         return nc;
       },
       async caller() {
-        const broker = new ServiceBroker({ ...brokerOptions(loadConfig({ ...env, NODE_ID: `fault-caller-${brokers.length}`, LOG_LEVEL: "fatal" })) });
+        const broker = new ServiceBroker({
+          ...brokerOptions(loadConfig({ ...env, NODE_ID: `fault-caller-${brokers.length}`, LOG_LEVEL: "fatal" })),
+        });
         brokers.push(broker);
         await broker.start();
         return broker;
       },
       diagnostics() {
-        const servers = [...postgres.output(), ...redis.output(), ...(nats?.output() ?? []), ...(natsCluster?.servers.flatMap((s) => s.output()) ?? [])];
+        const servers = [
+          ...postgres.output(),
+          ...redis.output(),
+          ...(nats?.output() ?? []),
+          ...(natsCluster?.servers.flatMap((s) => s.output()) ?? []),
+        ];
         return [...output.slice(-80), ...servers.slice(-40)];
       },
       stop: stopAll,

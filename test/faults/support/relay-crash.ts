@@ -31,7 +31,12 @@ export async function crashRelayAfterPublish(sys: FaultSystem, rows: number, att
       for (let i = 0; i < rows; i++) {
         await writeToOutbox(trx, sys.topology, {
           contract: TicketBookingConfirmed_v1,
-          body: { booking_id: "", ticket_id: randomUUID(), customer_email: "relay-crash@example.com", price: { amount: "10.00", currency: "EUR" } },
+          body: {
+            booking_id: "",
+            ticket_id: randomUUID(),
+            customer_email: "relay-crash@example.com",
+            price: { amount: "10.00", currency: "EUR" },
+          },
         });
       }
     });

@@ -61,9 +61,17 @@ class Supervised {
 
   start(): void {
     const identity = this.user ? ["--reuid", this.user, "--regid", this.user, "--init-groups"] : [];
-    const child = spawn("setpriv", [...identity, "--pdeathsig", "KILL", "--", this.command, ...this.args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("setpriv", [...identity, "--pdeathsig", "KILL", "--", this.command, ...this.args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const keep = (chunk: Buffer) => {
-      this.output.push(...chunk.toString().split("\n").filter(Boolean).map((line) => `${this.label} | ${line}`));
+      this.output.push(
+        ...chunk
+          .toString()
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => `${this.label} | ${line}`),
+      );
       if (this.output.length > 400) this.output.splice(0, this.output.length - 400);
     };
     child.stdout!.on("data", keep);
@@ -110,9 +118,12 @@ function natsServer(spec: NatsSpec, waitForJetStream: boolean): PrivateNats {
   const args = ["-a", "127.0.0.1", "-p", String(spec.port), "-js", "-sd", spec.storeDir, "--server_name", spec.name];
   if (spec.cluster) {
     args.push(
-      "--cluster_name", spec.cluster.name,
-      "--cluster", `nats://127.0.0.1:${spec.cluster.port}`,
-      "--routes", spec.cluster.routes.map((p) => `nats://127.0.0.1:${p}`).join(","),
+      "--cluster_name",
+      spec.cluster.name,
+      "--cluster",
+      `nats://127.0.0.1:${spec.cluster.port}`,
+      "--routes",
+      spec.cluster.routes.map((p) => `nats://127.0.0.1:${p}`).join(","),
     );
   }
   const process_ = new Supervised(spec.name, NATS_SERVER, args);
@@ -196,7 +207,16 @@ export interface PrivateRedis {
 
 export async function startRedis(): Promise<PrivateRedis> {
   const port = await freePort();
-  const process_ = new Supervised("redis-private", "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+  const process_ = new Supervised("redis-private", "redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ]);
   track(process_);
   const url = `redis://127.0.0.1:${port}`;
   const server: PrivateRedis = {
@@ -249,9 +269,30 @@ export async function startPostgres(): Promise<PrivatePostgres> {
   const { uid, gid } = postgresUser();
   chownSync(root, uid, gid);
   chownSync(dataDir, uid, gid);
-  execFileSync("setpriv", ["--reuid", "postgres", "--regid", "postgres", "--init-groups", "--", `${POSTGRES_BIN}/initdb`, "-D", dataDir, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"], {
-    stdio: "ignore",
-  });
+  execFileSync(
+    "setpriv",
+    [
+      "--reuid",
+      "postgres",
+      "--regid",
+      "postgres",
+      "--init-groups",
+      "--",
+      `${POSTGRES_BIN}/initdb`,
+      "-D",
+      dataDir,
+      "-A",
+      "trust",
+      "-U",
+      "postgres",
+      "--no-sync",
+      "-E",
+      "UTF8",
+    ],
+    {
+      stdio: "ignore",
+    },
+  );
   const postmaster = new Supervised(
     "postgres-private",
     `${POSTGRES_BIN}/postgres`,
@@ -282,7 +323,21 @@ export async function startPostgres(): Promise<PrivatePostgres> {
     url: `postgres://postgres@127.0.0.1:${port}/tickets`,
     async restartImmediate() {
       // not execFileSync: this process hosts the gateway simulator and its proxy, which must keep answering
-      await execFileAsync("setpriv", ["--reuid", "postgres", "--regid", "postgres", "--init-groups", "--", `${POSTGRES_BIN}/pg_ctl`, "-D", dataDir, "-m", "immediate", "-w", "stop"]);
+      await execFileAsync("setpriv", [
+        "--reuid",
+        "postgres",
+        "--regid",
+        "postgres",
+        "--init-groups",
+        "--",
+        `${POSTGRES_BIN}/pg_ctl`,
+        "-D",
+        dataDir,
+        "-m",
+        "immediate",
+        "-w",
+        "stop",
+      ]);
       await postmaster.signal("SIGKILL");
       postmaster.start();
       await ready();

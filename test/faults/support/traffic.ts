@@ -59,7 +59,13 @@ export async function createShow(apiUrl: string, capacity: number): Promise<stri
   const outcome = await sendUntilAnswered(
     `${apiUrl}/api/shows`,
     "POST",
-    { dead_nation_id: randomUUID(), number_of_tickets: capacity, start_time: "2027-01-15T20:00:00Z", title: "Fault show", venue: "Loopback Hall" },
+    {
+      dead_nation_id: randomUUID(),
+      number_of_tickets: capacity,
+      start_time: "2027-01-15T20:00:00Z",
+      title: "Fault show",
+      venue: "Loopback Hall",
+    },
     { "Idempotency-Key": randomUUID() },
   );
   if (outcome.status !== 201) throw new Error(`POST /api/shows answered ${outcome.status}: ${JSON.stringify(outcome.body)}`);
@@ -113,14 +119,28 @@ export class Traffic {
       price: { amount: "42.00", currency: "EUR" },
       customer_email: "faults@example.com",
     }));
-    const outcome = await sendUntilAnswered(`${this.options.apiUrl}/api/tickets-status`, "POST", { tickets }, { "Idempotency-Key": randomUUID() }, this.attempts, this.options.giveUpAfterMs);
+    const outcome = await sendUntilAnswered(
+      `${this.options.apiUrl}/api/tickets-status`,
+      "POST",
+      { tickets },
+      { "Idempotency-Key": randomUUID() },
+      this.attempts,
+      this.options.giveUpAfterMs,
+    );
     this.finish(outcome);
     if (outcome.status === 200) for (const t of tickets) this.acceptedTickets.add(t.ticket_id);
   }
 
   private async book(): Promise<void> {
     const body = { show_id: this.options.showId, number_of_tickets: 1, customer_email: "faults@example.com" };
-    const outcome = await sendUntilAnswered(`${this.options.apiUrl}/api/book-tickets`, "POST", body, { "Idempotency-Key": randomUUID() }, this.attempts, this.options.giveUpAfterMs);
+    const outcome = await sendUntilAnswered(
+      `${this.options.apiUrl}/api/book-tickets`,
+      "POST",
+      body,
+      { "Idempotency-Key": randomUUID() },
+      this.attempts,
+      this.options.giveUpAfterMs,
+    );
     this.finish(outcome);
     if (outcome.status === 201) this.acceptedBookings.add(outcome.body.booking_id);
   }
