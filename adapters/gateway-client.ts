@@ -160,7 +160,7 @@ export function createGatewayClient(opts: { baseUrl: string; timeoutMs?: number 
     };
     propagation.inject(context.active(), headers);
     // Without a registered tracer provider nothing is injected; the caller's traceparent still goes.
-    if (!headers["traceparent"] && cc.traceparent) headers["traceparent"] = cc.traceparent;
+    if (!headers.traceparent && cc.traceparent) headers.traceparent = cc.traceparent;
     let body: string | undefined;
     if (call.json !== undefined) {
       headers["Content-Type"] = "application/json";

@@ -4,6 +4,6 @@ import type { DatabaseMethods } from "./database.mixin.ts";
 import type { OutboxMethods } from "./outbox.mixin.ts";
 
 /** A business service: database, outbox and message subscriptions, with `this` typed accordingly. */
-export type TicketsServiceSchema<Methods = {}> = ServiceSchema<ServiceSettingSchema, DatabaseMethods & OutboxMethods & Methods> & {
+export type TicketsServiceSchema<Methods = unknown> = ServiceSchema<ServiceSettingSchema, DatabaseMethods & OutboxMethods & Methods> & {
   subscriptions?: Subscriptions;
 };

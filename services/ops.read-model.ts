@@ -196,6 +196,7 @@ export const applyToOpsReadModel = {
 };
 
 /** The events the read model reads, by name: what a replay of the data lake applies. */
+// biome-ignore lint/suspicious/noExplicitAny: each entry takes its own contract's payload, decoded by name just before
 const replayed = new Map<string, (trx: Transaction, payload: any, table: string) => Promise<void>>([
   [BookingMade_v1.name, applyToOpsReadModel.bookingMade],
   [TicketBookingConfirmed_v1.name, applyToOpsReadModel.ticketConfirmed],

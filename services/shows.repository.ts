@@ -37,12 +37,22 @@ export async function get(db: Database, showId: string): Promise<ShowView | unde
   return row ? toShowView(row) : undefined;
 }
 
-function toShowView(row: Record<string, any>): ShowView {
+interface ShowRow {
+  show_id: string;
+  dead_nation_id: string;
+  number_of_tickets: number;
+  booked: number;
+  start_time: Date;
+  title: string;
+  venue: string;
+}
+
+function toShowView(row: ShowRow): ShowView {
   return {
     show_id: row.show_id,
     dead_nation_id: row.dead_nation_id,
     number_of_tickets: row.number_of_tickets,
-    start_time: (row.start_time as Date).toISOString(),
+    start_time: row.start_time.toISOString(),
     title: row.title,
     venue: row.venue,
     available_tickets: row.number_of_tickets - row.booked,

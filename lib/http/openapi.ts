@@ -73,7 +73,8 @@ export function buildOpenApiDocument(
     const path = basePath + match[2]!.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
     const route = routes[alias];
     const action = route?.action ?? (typeof target === "string" ? target : "(function)");
-    (paths[path] ??= {})[method] = route ? operationOf(route, schemaOf, expanded) : undocumented(alias, action);
+    paths[path] ??= {};
+    paths[path][method] = route ? operationOf(route, schemaOf, expanded) : undocumented(alias, action);
   }
 
   return {

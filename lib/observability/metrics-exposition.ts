@@ -20,7 +20,7 @@ export const METRICS_CONTENT_TYPE = registry.contentType;
  */
 export async function renderMetrics(broker: ServiceBroker, runtime: Runtime): Promise<string> {
   const [application, scraped] = await Promise.all([registry.metrics(), scrapeTimeMetrics(runtime, broker.getLogger("metrics"))]);
-  return [application.trimEnd(), scraped.trimEnd(), renderMoleculerMetrics(broker).trimEnd()].join("\n") + "\n";
+  return `${[application.trimEnd(), scraped.trimEnd(), renderMoleculerMetrics(broker).trimEnd()].join("\n")}\n`;
 }
 
 // ---------- values read at scrape time ----------
@@ -238,7 +238,7 @@ export function renderMoleculerMetrics(broker: ServiceBroker): string {
       }
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 function labelText(labels: Record<string, unknown>): string {

@@ -67,7 +67,7 @@ export interface MirrorLeadership {
    * Resolves once this node may mirror; rejects when `signal` aborts first. It may resolve with an
    * AbortSignal that fires when leadership is lost: the mirror then stops and calls acquire again.
    */
-  acquire(signal: AbortSignal): Promise<void | AbortSignal>;
+  acquire(signal: AbortSignal): Promise<undefined | AbortSignal>;
   release(): Promise<void>;
 }
 

@@ -54,7 +54,7 @@ export function encodeWatermillEntry(message: WatermillMessage): (string | Buffe
   if (typeof uuid !== "string" || uuid === "") {
     throw new WatermillFormatError("message uuid must be a non-empty string");
   }
-  if (Object.prototype.hasOwnProperty.call(metadata, WATERMILL_UUID_KEY)) {
+  if (Object.hasOwn(metadata, WATERMILL_UUID_KEY)) {
     throw new WatermillFormatError(`metadata ${WATERMILL_UUID_KEY} is reserved by watermill for message UUID`);
   }
   const payloadField = typeof payload === "string" ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);

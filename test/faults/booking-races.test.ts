@@ -84,7 +84,8 @@ test.serial("hot show, 256 concurrent clients: never more seats booked than the 
     ),
   );
 
-  const statuses = answers.reduce<Record<number, number>>((acc, a) => ({ ...acc, [a.status]: (acc[a.status] ?? 0) + 1 }), {});
+  const statuses: Record<number, number> = {};
+  for (const { status } of answers) statuses[status] = (statuses[status] ?? 0) + 1;
   t.log({ statuses });
   t.deepEqual(
     Object.keys(statuses)

@@ -5,7 +5,7 @@ import { startGatewaySimulator, type GatewaySimulator } from "../../adapters/sim
 async function setup(t: ExecutionContext, clientOpts: { timeoutMs?: number } = {}): Promise<{ sim: GatewaySimulator; gw: GatewayClient }> {
   const sim = await startGatewaySimulator({ port: 0 });
   t.teardown(() => sim.close());
-  return { sim, gw: createGatewayClient({ baseUrl: sim.url + "/", ...clientOpts }) };
+  return { sim, gw: createGatewayClient({ baseUrl: `${sim.url}/`, ...clientOpts }) };
 }
 
 const cc = { correlationId: "corr-1" };
@@ -202,8 +202,8 @@ test("Correlation-ID and traceparent reach the gateway; a gen_ id is made up whe
 
   const [withCtx, withoutCtx] = sim.state.calls;
   t.is(withCtx!.headers["correlation-id"], "corr-xyz");
-  t.is(withCtx!.headers["traceparent"], traceparent);
+  t.is(withCtx!.headers.traceparent, traceparent);
   t.regex(String(withoutCtx!.headers["correlation-id"]), /^gen_[2-9A-HJ-NP-Za-km-z]{22}$/);
-  t.is(withoutCtx!.headers["traceparent"], undefined);
+  t.is(withoutCtx!.headers.traceparent, undefined);
   t.is(withCtx!.headers["idempotency-key"], undefined); // no idempotency headers (§7)
 });

@@ -168,9 +168,9 @@ test("afterEffect fault: the effect happens but the answer is lost; the retry ge
 
 test("Dead Nation: answers {booking_id} then confirms every ticket at {callbackBaseUrl}/api/tickets-status", async (t) => {
   const app = await callbackServer(t);
-  const s = await sim(t, { callbackBaseUrl: app.url + "/" });
+  const s = await sim(t, { callbackBaseUrl: `${app.url}/` });
 
-  const res = await fetch(s.url + "/dead-nation-api/ticket/booking", {
+  const res = await fetch(`${s.url}/dead-nation-api/ticket/booking`, {
     method: "POST",
     headers: { "Content-Type": "application/json", "Correlation-ID": "corr-dn" },
     body: JSON.stringify(booking),
@@ -266,5 +266,5 @@ test("gateway-simulator Moleculer service starts the simulator and stops it", as
   } finally {
     await broker.stop();
   }
-  await t.throwsAsync(fetch(url + "/_simulator"));
+  await t.throwsAsync(fetch(`${url}/_simulator`));
 });

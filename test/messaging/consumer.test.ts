@@ -24,7 +24,7 @@ function probeService(nodeLabel: string): ServiceSchema {
     name: "probe",
     mixins: [ConsumerMixin()],
     subscriptions: {
-      RecordPrinted: on(TicketPrinted_v1, async function (event) {
+      RecordPrinted: on(TicketPrinted_v1, async (event) => {
         const id = event.ticket_id;
         const attempt = (probe.attempts.get(id) ?? 0) + 1;
         probe.attempts.set(id, attempt);
@@ -137,7 +137,7 @@ test.serial("a node stopping gracefully lets its in-flight message finish and ac
     name: "slowprobe",
     mixins: [ConsumerMixin()],
     subscriptions: {
-      SlowRecord: on(TicketPrinted_v1, async function (event) {
+      SlowRecord: on(TicketPrinted_v1, async (event) => {
         slow.started.add(event.ticket_id);
         // the new durable starts at the stream's beginning: only this test's ticket is slow
         if (event.ticket_id === ticket) await settle(1000);
@@ -157,7 +157,7 @@ test.serial("a node stopping gracefully lets its in-flight message finish and ac
     name: "slowprobe",
     mixins: [ConsumerMixin()],
     subscriptions: {
-      SlowRecord: on(TicketPrinted_v1, async function (event) {
+      SlowRecord: on(TicketPrinted_v1, async (event) => {
         slow.finished.set(event.ticket_id, (slow.finished.get(event.ticket_id) ?? 0) + 1);
       }),
     },

@@ -121,7 +121,7 @@ test.serial(
     const received = await waitFor(() =>
       sys.sim.state.calls.find((c) => c.path === "/receipts-api/receipts" && JSON.stringify(c.body).includes(ticket.ticket_id)),
     );
-    t.deepEqual(traceparentParts(received.headers["traceparent"] as string), [traceId, idOf(gatewayCall)]);
+    t.deepEqual(traceparentParts(received.headers.traceparent as string), [traceId, idOf(gatewayCall)]);
     t.is(received.headers["correlation-id"], correlationId);
 
     // The follow-up event continues from the handler that published it.
@@ -173,7 +173,7 @@ test.serial("one booking is one trace from the HTTP request to the Dead Nation c
       (c) => c.path === "/dead-nation-api/ticket/booking" && JSON.stringify(c.body).includes(response.body.booking_id),
     ),
   );
-  t.deepEqual(traceparentParts(received.headers["traceparent"] as string), [traceId, idOf(gatewayCall)]);
+  t.deepEqual(traceparentParts(received.headers.traceparent as string), [traceId, idOf(gatewayCall)]);
   t.is(received.headers["correlation-id"], correlationId);
   t.is(sys.sim.state.deadNationBookings.filter((b) => b.booking_id === response.body.booking_id).length, 1);
 });

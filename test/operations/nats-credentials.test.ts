@@ -34,7 +34,10 @@ test.before(async () => {
   await eventually(
     () =>
       new Promise<boolean>((resolve) => {
-        const socket = net.connect({ host: "127.0.0.1", port }, () => (socket.destroy(), resolve(true)));
+        const socket = net.connect({ host: "127.0.0.1", port }, () => {
+          socket.destroy();
+          resolve(true);
+        });
         socket.once("error", () => resolve(false));
       }),
     { timeoutMs: 15_000 },

@@ -18,9 +18,15 @@ function tcpAnswers(url: string, defaultPort: number): Promise<boolean> {
   const { hostname, port } = new URL(url.split(",")[0]!);
   return new Promise((resolve) => {
     const socket = net.connect({ host: hostname, port: Number(port || defaultPort), timeout: 1500 });
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once("error", () => resolve(false));
-    socket.once("timeout", () => (socket.destroy(), resolve(false)));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }
 

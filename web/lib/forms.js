@@ -103,4 +103,4 @@ export function onSubmit(form, busyLabel, handler, { fieldOf, onError } = {}) {
 export const formAlert = () => h("div", { class: "form-alert" });
 
 /** The current value of a named control. */
-export const valueOf = (form, name) => form.elements.namedItem(name).value;
+export const fieldValue = (form, name) => form.elements.namedItem(name).value;

@@ -1,6 +1,6 @@
 import { api } from "../lib/api.js";
 import { emptyState, errorState, h, loadingState, pageHeader, replace, toast } from "../lib/dom.js";
-import { field, formAlert, onSubmit, showFieldError, valueOf } from "../lib/forms.js";
+import { field, formAlert, onSubmit, showFieldError, fieldValue } from "../lib/forms.js";
 import { formatShowTime } from "../lib/format.js";
 
 export function mount(root, { query, signal }) {
@@ -112,11 +112,11 @@ function bookingForm(initialShows, preselectedShowId, signal) {
     form,
     "Booking…",
     async () => {
-      const count = valueOf(form, "number_of_tickets");
+      const count = fieldValue(form, "number_of_tickets");
       const booking = {
         show_id: select.value,
         number_of_tickets: count === "" ? null : Number(count),
-        customer_email: valueOf(form, "customer_email").trim(),
+        customer_email: fieldValue(form, "customer_email").trim(),
       };
       const { booking_id: bookingId } = await api.bookTickets(booking);
       toast(`Booked ${booking.number_of_tickets} ticket(s). Confirmation number: ${bookingId}`);

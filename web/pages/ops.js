@@ -23,7 +23,14 @@ function filterForm(receiptDate) {
   const go = (value) => (location.hash = value ? `#/ops?${new URLSearchParams({ receipt_issue_date: value })}` : "#/ops");
   return h(
     "form",
-    { class: "filter", role: "search", onsubmit: (event) => (event.preventDefault(), go(date.value)) },
+    {
+      class: "filter",
+      role: "search",
+      onsubmit: (event) => {
+        event.preventDefault();
+        go(date.value);
+      },
+    },
     h("label", { for: "receipt-date" }, "Receipt issued on"),
     date,
     h("button", { type: "submit", class: "btn" }, "Filter"),

@@ -1,6 +1,6 @@
 import { api } from "../lib/api.js";
 import { h, pageHeader, replace, toast, uuid } from "../lib/dom.js";
-import { field, formAlert, onSubmit, showFieldError, valueOf } from "../lib/forms.js";
+import { field, formAlert, onSubmit, showFieldError, fieldValue } from "../lib/forms.js";
 
 const currencies = ["USD", "EUR", "GBP", "AUD", "CAD"];
 /** Callbacks sent from this tab, newest first; kept for the session so the page can be left and revisited. */
@@ -85,11 +85,11 @@ function callbackForm(query, onSent) {
     "Sending…",
     async () => {
       const ticket = {
-        ticket_id: valueOf(form, "ticket_id").trim(),
-        booking_id: valueOf(form, "booking_id").trim(),
-        status: valueOf(form, "status"),
-        customer_email: valueOf(form, "customer_email").trim(),
-        price: { amount: valueOf(form, "price.amount").trim(), currency: valueOf(form, "price.currency") },
+        ticket_id: fieldValue(form, "ticket_id").trim(),
+        booking_id: fieldValue(form, "booking_id").trim(),
+        status: fieldValue(form, "status"),
+        customer_email: fieldValue(form, "customer_email").trim(),
+        price: { amount: fieldValue(form, "price.amount").trim(), currency: fieldValue(form, "price.currency") },
       };
       const key = idempotencyKey.value.trim();
       const response = await api.sendTicketStatus([ticket], key);

@@ -1,6 +1,6 @@
 import { api } from "../lib/api.js";
 import { emptyState, errorState, h, loadingState, pageHeader, replace, toast, uuid } from "../lib/dom.js";
-import { field, formAlert, onSubmit, valueOf } from "../lib/forms.js";
+import { field, formAlert, onSubmit, fieldValue } from "../lib/forms.js";
 import { formatShowTime } from "../lib/format.js";
 
 export function mount(root, { signal }) {
@@ -52,14 +52,14 @@ function createForm(reload) {
     h("div", { class: "form__actions" }, h("button", { type: "submit", class: "btn btn--primary" }, "Create show")),
   );
   onSubmit(form, "Creating…", async () => {
-    const tickets = valueOf(form, "number_of_tickets");
-    const startTime = valueOf(form, "start_time");
+    const tickets = fieldValue(form, "number_of_tickets");
+    const startTime = fieldValue(form, "start_time");
     const show = {
-      title: valueOf(form, "title").trim(),
-      venue: valueOf(form, "venue").trim(),
+      title: fieldValue(form, "title").trim(),
+      venue: fieldValue(form, "venue").trim(),
       number_of_tickets: tickets === "" ? null : Number(tickets),
       start_time: startTime ? new Date(startTime).toISOString() : "",
-      dead_nation_id: valueOf(form, "dead_nation_id").trim(),
+      dead_nation_id: fieldValue(form, "dead_nation_id").trim(),
     };
     const created = await api.createShow(show);
     toast(`Show “${show.title}” created (${created?.show_id ?? "no id returned"}).`);

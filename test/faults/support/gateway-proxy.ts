@@ -58,7 +58,9 @@ export async function startGatewayProxy(targetUrl: string): Promise<GatewayProxy
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    holdResponses: () => void (holding = true),
+    holdResponses: () => {
+      holding = true;
+    },
     get held() {
       return held.size;
     },
