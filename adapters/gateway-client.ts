@@ -60,6 +60,13 @@ export interface GatewayClient {
   };
 }
 
+declare module "../lib/runtime.ts" {
+  interface RuntimeExtensions {
+    /** The partners, as every handler of the node calls them. */
+    readonly gateway: GatewayClient;
+  }
+}
+
 export type GatewayErrorKind = "http" | "timeout" | "network" | "bad_response";
 
 export class GatewayError extends Error {

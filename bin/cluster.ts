@@ -11,7 +11,7 @@ const workers = Number(process.env.CLUSTER_WORKERS ?? 2);
 const port = process.env.PORT ?? "8080";
 const simulatorPort = process.env.GATEWAY_SIMULATOR_PORT ?? "8888";
 const gatewayUrl = process.env.GATEWAY_URL ?? `http://127.0.0.1:${simulatorPort}`;
-const businessServices = ALL_SERVICES.filter((service) => service !== "api").join(",");
+const businessServices = ALL_SERVICES.filter((service) => service !== "api-gateway").join(",");
 
 const colours = [36, 33, 35, 32, 34, 31];
 const nodes: NodeProcess[] = [];

@@ -15,8 +15,12 @@ const csv = (fallback: string) =>
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
-export const ALL_SERVICES = ["api", "tickets", "shows", "bookings", "refunds", "ops", "datalake", "admin"] as const;
+/** The Moleculer names of the services a node can run, as `nodes`/`services` at the REPL and the metrics show them. */
+export const ALL_SERVICES = ["api-gateway", "tickets", "shows", "bookings", "refunds", "ops", "datalake", "admin"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
+
+/** Short names SERVICES also takes (the ones it took first). */
+const SERVICE_ALIASES: Record<string, ServiceName> = { api: "api-gateway" };
 
 export const EnvSchema = z.object({
   POSTGRES_URL: z.url().default("postgres://postgres@127.0.0.1:5432/test"),
@@ -29,7 +33,7 @@ export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Port of the built-in gateway simulator (only when GATEWAY_URL is unset). */
   GATEWAY_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8888),
-  /** Short names of the services this node runs; `all` means every one. */
+  /** Services this node runs, by Moleculer name or alias (`api`); `all` means every one. */
   SERVICES: csv("all"),
   NODE_ID: z.string().min(1).optional(),
   /** Isolates clusters (Moleculer namespace, JetStream streams/subjects, Redis keys) sharing servers. */
@@ -78,9 +82,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
   const config = parsed.data;
-  const unknown = config.SERVICES.filter((s) => s !== "all" && !(ALL_SERVICES as readonly string[]).includes(s));
+  const unknown = config.SERVICES.filter((s) => s !== "all" && !serviceNamed(s));
   if (unknown.length > 0) {
-    throw new ConfigError(`invalid configuration: SERVICES: unknown ${unknown.join(", ")} (known: ${ALL_SERVICES.join(", ")})`);
+    const aliases = Object.entries(SERVICE_ALIASES).map(([alias, name]) => `${alias} for ${name}`);
+    throw new ConfigError(
+      `invalid configuration: SERVICES: unknown ${unknown.join(", ")} (known: ${ALL_SERVICES.join(", ")}, all; aliases: ${aliases.join(", ")})`,
+    );
   }
   if (config.GATEWAY_TIMEOUT_MS >= config.CONSUMER_ACK_WAIT_MS) {
     throw new ConfigError("invalid configuration: GATEWAY_TIMEOUT_MS must be well under CONSUMER_ACK_WAIT_MS");
@@ -88,7 +95,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-/** The services the node runs; loadConfig has refused any name not in ALL_SERVICES. */
+function serviceNamed(name: string): ServiceName | undefined {
+  return (ALL_SERVICES as readonly string[]).includes(name) ? (name as ServiceName) : SERVICE_ALIASES[name];
+}
+
+/** The services the node runs, each once, by Moleculer name; loadConfig has refused any unknown name. */
 export function servicesOf(config: Config): ServiceName[] {
-  return config.SERVICES.includes("all") ? [...ALL_SERVICES] : (config.SERVICES as ServiceName[]);
+  if (config.SERVICES.includes("all")) return [...ALL_SERVICES];
+  return [...new Set(config.SERVICES.map((name) => serviceNamed(name)!))];
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { MessageKind } from "../lib/messaging/topology.ts";
 
 /**
  * Any 8-4-4-4-12 hex id, as Postgres' uuid type accepts: the seed's clients send ids that are not
@@ -23,6 +22,9 @@ export const Money = z.object({
   currency: z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter ISO currency code"),
 });
 export type Money = z.infer<typeof Money>;
+
+/** Events and commands travel in separate streams (an event may reuse its command's header). */
+export type MessageKind = "event" | "command";
 
 export const MessageHeader = z.object({
   id: Uuid,

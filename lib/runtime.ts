@@ -1,7 +1,6 @@
 import type { ServiceBroker } from "moleculer";
 import { Redis } from "ioredis";
 import type { Config } from "../config/index.ts";
-import { createGatewayClient, type GatewayClient } from "../adapters/gateway-client.ts";
 import { createDatabase, type Database } from "./database/db.ts";
 import { errorMessage } from "./errors.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./messaging/jetstream.ts";
@@ -15,13 +14,19 @@ import { createTopology, type Topology } from "./messaging/topology.ts";
  * The connections and background workers one node shares between its services. Created before the
  * broker starts, closed after it stops; services reach it through `runtimeOf(this.broker)`.
  */
-export interface Runtime {
+/**
+ * What the composition root adds to a node's runtime from the floors above `lib/` (the partners'
+ * client), declared by module augmentation next to what it adds.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by `declare module` in adapters/
+export interface RuntimeExtensions {}
+
+export interface Runtime extends RuntimeExtensions {
   readonly config: Config;
   readonly topology: Topology;
   readonly db: Database;
   readonly backbone: Backbone;
   readonly redis: Redis;
-  readonly gateway: GatewayClient;
   /** Starts this node's outbox relay once, however many services ask for it. */
   ensureRelay(): Promise<OutboxRelay>;
   /** Starts this node's JetStream → Redis Streams mirror once; only the leader node writes. */
@@ -55,7 +60,7 @@ async function reach<T>(what: string, hint: string, open: () => Promise<T>): Pro
   }
 }
 
-export async function openRuntime(config: Config, logger: Logger, gatewayUrl: string): Promise<Runtime> {
+export async function openRuntime(config: Config, logger: Logger, extensions: RuntimeExtensions): Promise<Runtime> {
   const topology = createTopology(config.NAMESPACE);
   const db = createDatabase(config.POSTGRES_URL, { max: config.POSTGRES_POOL_MAX }, logger);
   const closers: (() => Promise<unknown>)[] = [() => db.destroy()];
@@ -95,12 +100,12 @@ export async function openRuntime(config: Config, logger: Logger, gatewayUrl: st
     let mirror: Promise<RedisMirror> | undefined;
     let housekeeping: NodeJS.Timeout | undefined;
     const runtime: Runtime = {
+      ...extensions,
       config,
       topology,
       db,
       backbone,
       redis,
-      gateway: createGatewayClient({ baseUrl: gatewayUrl, timeoutMs: config.GATEWAY_TIMEOUT_MS }),
       ensureRelay() {
         relay ??= (async () => {
           const started = new OutboxRelay({

@@ -1,6 +1,7 @@
 import moleculer, { type ServiceBroker as Broker, type ServiceSchema } from "moleculer";
 import type { AddressInfo } from "node:net";
 import { servicesOf, type Config, type ServiceName } from "../config/index.ts";
+import { createGatewayClient } from "../adapters/gateway-client.ts";
 import { brokerOptions } from "../moleculer.config.ts";
 import { migrateToLatest } from "../lib/database/db.ts";
 import { attachRuntime, openRuntime, type Runtime } from "../lib/runtime.ts";
@@ -18,12 +19,12 @@ import OpsService from "../services/ops.service.ts";
 const { ServiceBroker } = moleculer;
 
 /**
- * The services a node can run, by the short names `SERVICES` uses; keyed by ALL_SERVICES, so a name
+ * The services a node can run, by their Moleculer names; keyed by ALL_SERVICES, so a name
  * config/ accepts always has a schema here. Schemas type `this` with their mixins' methods; the
  * broker only needs the plain shape.
  */
 const serviceCatalog: Record<ServiceName, ServiceSchema> = {
-  api: ApiGatewayService,
+  "api-gateway": ApiGatewayService,
   tickets: TicketsService as ServiceSchema,
   datalake: DataLakeService as ServiceSchema,
   shows: ShowsService as ServiceSchema,
@@ -53,7 +54,9 @@ export async function startNode(config: Config): Promise<TicketsNode> {
   const broker = new ServiceBroker(brokerOptions(config));
   const logger = broker.getLogger("node");
   const gatewayUrl = config.GATEWAY_URL ?? `http://127.0.0.1:${config.GATEWAY_SIMULATOR_PORT}`;
-  const runtime = await openRuntime(config, logger, gatewayUrl);
+  const runtime = await openRuntime(config, logger, {
+    gateway: createGatewayClient({ baseUrl: gatewayUrl, timeoutMs: config.GATEWAY_TIMEOUT_MS }),
+  });
   attachRuntime(broker, runtime);
   let opsServer: OpsServer | undefined;
   try {
@@ -79,7 +82,7 @@ export async function startNode(config: Config): Promise<TicketsNode> {
     throw error;
   }
 
-  const api = broker.getLocalService("api") as unknown as { server?: { address(): AddressInfo } } | undefined;
+  const api = broker.getLocalService("api-gateway") as unknown as { server?: { address(): AddressInfo } } | undefined;
   let stopping: Promise<void> | undefined;
   return {
     broker,

@@ -60,7 +60,7 @@ type GatewaySchema = ServiceSchema<ApiSettingsSchema> & { merged?(this: GatewayT
  * other action stays internal to the cluster.
  */
 const ApiGatewayService: GatewaySchema = {
-  name: "api",
+  name: "api-gateway",
   mixins: [ApiGateway],
 
   settings: {

@@ -3,7 +3,9 @@
  * Production runs with the empty namespace, which yields exactly the seed's names (`events`,
  * `events.<Name>`, `commands.<Name>`); tests pass their own namespace so they never share a stream.
  */
-export type MessageKind = "event" | "command";
+import type { MessageKind } from "../../contracts/common.ts";
+
+export type { MessageKind };
 
 export interface Topology {
   readonly namespace: string;

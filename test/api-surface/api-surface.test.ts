@@ -57,6 +57,8 @@ test.serial("internal and admin actions are not reachable over HTTP outside the 
     "admin/rebuildReadModel",
     "api/addRoute",
     "api.listAliases",
+    "api-gateway.listAliases",
+    "api-gateway/addRoute",
   ];
   for (const path of actionPaths) {
     for (const method of ["POST", "PUT", "DELETE"]) attempts.push([method, `/${path}`]);
@@ -212,7 +214,7 @@ test.serial("GET /api/openapi.json documents exactly the routed public API with 
   t.truthy(doc.info.title);
 
   // Paths: exactly the gateway's live /api aliases, each documented in the route table.
-  const api = sys.node.broker.getLocalService("api") as unknown as {
+  const api = sys.node.broker.getLocalService("api-gateway") as unknown as {
     settings: { routes: { path: string; aliases: Record<string, unknown> }[] };
   };
   const aliases = Object.keys(api.settings.routes.find((route) => route.path === "/api")!.aliases);

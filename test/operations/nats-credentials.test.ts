@@ -80,7 +80,7 @@ test.serial(
 
 test.serial("the REPL's node joins the cluster with the credentials from its NATS_URL", async (t) => {
   operator = await startOperatorNode(operatorEnv(goodUrl()));
-  await operator.broker.waitForServices(["tickets", "api"], 15_000);
+  await operator.broker.waitForServices(["tickets", "api-gateway"], 15_000);
   t.true(
     operator.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).some((node) => node.id === sys.node.broker.nodeID),
   );

@@ -1,5 +1,5 @@
 import test from "ava";
-import { ConfigError, loadConfig } from "../../config/index.ts";
+import { ConfigError, loadConfig, servicesOf } from "../../config/index.ts";
 import { startNode } from "../../node/start-node.ts";
 import { DependencyError } from "../../lib/runtime.ts";
 
@@ -19,6 +19,14 @@ test("a bad value stops start-up with one line naming the variable", (t) => {
   t.throws(() => loadConfig({ SERVICES: "tickets,billing" }), { message: /SERVICES: unknown billing/ });
   t.throws(() => loadConfig({ CONSUMER_BACKOFF_MS: "400,soon" }), { message: /CONSUMER_BACKOFF_MS/ });
   t.throws(() => loadConfig({ GATEWAY_TIMEOUT_MS: "60000" }), { message: /GATEWAY_TIMEOUT_MS/ });
+});
+
+test("SERVICES takes the Moleculer service names and the short alias api; an unknown name lists both", (t) => {
+  t.deepEqual(servicesOf(loadConfig({ SERVICES: "api-gateway,bookings" })), ["api-gateway", "bookings"]);
+  t.deepEqual(servicesOf(loadConfig({ SERVICES: "api,api-gateway,tickets" })), ["api-gateway", "tickets"]);
+  t.is(servicesOf(loadConfig({ SERVICES: "all" })).length, 8);
+  const error = t.throws(() => loadConfig({ SERVICES: "gateway" }), { instanceOf: ConfigError });
+  t.regex(error!.message, /unknown gateway \(known: api-gateway, tickets, .*; aliases: api for api-gateway\)/);
 });
 
 test("an unreachable dependency is one clear error naming it, without credentials", async (t) => {
