@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 
 /**
- * Any 8-4-4-4-12 hex id, as Postgres' uuid type accepts: the seed's clients send ids that are not
+ * Any 8-4-4-4-12 hex id, as Postgres' uuid type accepts: the original's clients send ids that are not
  * always RFC-versioned, and zod 4's z.uuid() would refuse those.
  */
 export const Uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "must be a UUID");
 
-/** Deliberately loose (one @, no spaces): the seed accepted any string and its clients send `a@b.c`. */
+/** Deliberately loose (one @, no spaces): the original accepted any string and its clients send `a@b.c`. */
 export const Email = z
   .string()
   .max(255)
@@ -16,7 +16,7 @@ export const Email = z
 /** RFC 3339 time in UTC (`Z`), any fractional precision. */
 export const UtcTime = z.iso.datetime({ message: "must be an RFC 3339 UTC time" });
 
-/** Money as the seed carries it: amount a decimal string with at most 2 decimals (NUMERIC(10,2)). */
+/** Money as the original carries it: amount a decimal string with at most 2 decimals (NUMERIC(10,2)). */
 export const Money = z.object({
   amount: z.string().regex(/^\d{1,8}(\.\d{1,2})?$/, 'must be a decimal string like "50.30"'),
   currency: z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter ISO currency code"),

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { defineEvent, Money, Uuid, UtcTime } from "./common.ts";
 
-/** The events of §3.2, field order as the Go structs (JSON keys follow the schema's order). */
+/** The events of the original system, field order as its Go structs (JSON keys follow the schema's order). */
 
 export const TicketBookingConfirmed_v1 = defineEvent("TicketBookingConfirmed_v1", {
-  /** Empty when the confirmation did not name a booking (the seed's scenario 1 does this). */
+  /** Empty when the confirmation did not name a booking (the original's first scenario does this). */
   booking_id: z.union([Uuid, z.literal("")]),
   ticket_id: Uuid,
   customer_email: z.string().max(255),

@@ -5,7 +5,7 @@ import { Email, Money, Uuid } from "./common.ts";
 
 export const TicketStatusEntry = z.object({
   ticket_id: Uuid,
-  /** Optional as in the seed: a confirmation from the Pending page may not name its booking. */
+  /** Optional as in the original: a confirmation from the Pending page may not name its booking. */
   booking_id: z.union([Uuid, z.literal("")]).optional(),
   status: z.enum(["confirmed", "canceled"], { message: 'must be "confirmed" or "canceled"' }),
   price: Money,
@@ -42,7 +42,7 @@ export const CreateShowRequest = z.object({
 });
 export type CreateShowRequest = z.infer<typeof CreateShowRequest>;
 
-/** GET /api/shows entries: the seed's fields plus the seats still for sale. */
+/** GET /api/shows entries: the original's fields plus the seats still for sale. */
 export const ShowView = z.object({
   show_id: Uuid,
   dead_nation_id: Uuid,
@@ -72,7 +72,7 @@ export const CalendarDate = z.iso.date({ message: "must be a date like 2026-11-2
 /** GET /api/ops/bookings query. */
 export const OpsBookingsQuery = z.object({ receipt_issue_date: CalendarDate.optional() });
 
-/** The ops read model's ticket (§5.1); unset times are "0001-01-01T00:00:00Z", unset strings "". */
+/** The ops read model's ticket; unset times are "0001-01-01T00:00:00Z", unset strings "". */
 export const OpsTicketView = z.object({
   price_amount: z.string(),
   price_currency: z.string(),
@@ -83,7 +83,7 @@ export const OpsTicketView = z.object({
   printed_file_name: z.string(),
   receipt_issued_at: z.iso.datetime(),
   receipt_number: z.string(),
-  /** Not in the seed, which ignored cancellations. */
+  /** Not in the original, which ignored cancellations. */
   canceled_at: z.iso.datetime(),
 });
 export type OpsTicketView = z.infer<typeof OpsTicketView>;

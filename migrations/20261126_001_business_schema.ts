@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 
-/** The seed's tables (§6), with the constraints the seed lacked. */
+/** The original system's tables, with the constraints it lacked (docs/compatibility.md). */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE shows (

@@ -19,7 +19,7 @@ import { silentLogger, type Logger } from "../lib/observability/logger.ts";
 import type { Topology } from "../lib/messaging/topology.ts";
 
 /**
- * The ops read model (spec §5): one JSON document per booking, fed by events. Every update is
+ * The ops read model: one JSON document per booking, fed by events. Every update is
  * order-independent and idempotent: each time field keeps the earliest value any event gave it,
  * and its companion string (file name, receipt number, price…) travels with that time. So live
  * consumers, redeliveries and a replay of the data lake all converge on the same document.
@@ -59,7 +59,7 @@ function isEarlier(candidate: string, stored: string): boolean {
 
 const utcNow = () => new Date().toISOString();
 
-/** A stored document in the response shape: missing fields get their zero value, keys in the seed's order. */
+/** A stored document in the response shape: missing fields get their zero value, keys in the original's order. */
 export function toView(payload: Partial<OpsBookingView>): OpsBookingView {
   const tickets: Record<string, OpsTicketView> = {};
   for (const [ticketId, ticket] of Object.entries(payload.tickets ?? {})) tickets[ticketId] = { ...emptyTicket(), ...ticket };
@@ -176,7 +176,7 @@ export const applyToOpsReadModel = {
     );
   },
 
-  /** The receipt's own time, not the event's (as the seed). */
+  /** The receipt's own time, not the event's (as the original did). */
   async ticketReceiptIssued(trx: Transaction, event: PayloadOf<typeof TicketReceiptIssued_v1>, table = OPS_TABLE) {
     await onTicketOfAnyBooking(
       trx,

@@ -52,7 +52,7 @@ const rebuildReadModel = {
 } as const;
 
 /**
- * Ops: one document per booking with the story of each of its tickets (spec §5), fed by its own
+ * Ops: one document per booking with the story of each of its tickets, fed by its own
  * durable consumers. Each update locks its booking's row; updates are order-independent and
  * idempotent (services/ops.read-model.ts), and a ticket event that comes before its booking is retried.
  */
@@ -89,7 +89,7 @@ const OpsService: TicketsServiceSchema = {
     "ops_read_model.OnTicketPrinted": on(TicketPrinted_v1, update(applyToOpsReadModel.ticketPrinted)),
     "ops_read_model.OnTicketReceiptIssued": on(TicketReceiptIssued_v1, update(applyToOpsReadModel.ticketReceiptIssued)),
     "ops_read_model.OnTicketRefunded": on(TicketRefunded_v1, update(applyToOpsReadModel.ticketRefunded)),
-    /** Not in the seed, which never showed cancellations. */
+    /** Not in the original system, which never showed cancellations. */
     "ops_read_model.OnTicketBookingCanceled": on(TicketBookingCanceled_v1, update(applyToOpsReadModel.ticketCanceled)),
   },
 };

@@ -126,7 +126,7 @@ function perTicket(ticket: TicketFacts): string {
   return ticket.ticket_id.toLowerCase();
 }
 
-/** As the seed: the confirmation's idempotency key and the ticket, with a separator (§13.15). */
+/** The confirmation's idempotency key and the ticket, with a separator the original lacked (docs/compatibility.md). */
 function receiptKey(ticket: PayloadOf<typeof TicketBookingConfirmed_v1>): string {
   return `${ticket.header.idempotency_key}-${ticket.ticket_id}`;
 }

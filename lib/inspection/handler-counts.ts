@@ -9,7 +9,7 @@ export interface HandlerCount {
 }
 
 /**
- * This process's handler counters (the seed's `messages_processed_total` and friends), by handler
+ * This process's handler counters (the original's `messages_processed_total` and friends), by handler
  * and topic. Each node process has its own, so asking one node shows the share of work it did.
  */
 export async function handlerCounts(): Promise<HandlerCount[]> {

@@ -53,7 +53,7 @@ export interface ConsumerOptions<C extends MessageContract> {
   ackWaitMs: number;
   concurrency: number;
   logger: Logger;
-  /** Metric label; the seed's handler names. */
+  /** Metric label; the original's handler names. */
   handlerName: string;
   handle(payload: PayloadOf<C>, delivery: Delivery): Promise<void>;
   deadLetter(letter: DeadLetter): Promise<void>;

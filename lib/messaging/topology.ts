@@ -1,6 +1,6 @@
 /**
  * Names of every stream, subject and Redis key the messaging uses, derived from one namespace.
- * Production runs with the empty namespace, which yields exactly the seed's names (`events`,
+ * Production runs with the empty namespace, which yields exactly the original's names (`events`,
  * `events.<Name>`, `commands.<Name>`); tests pass their own namespace so they never share a stream.
  */
 import type { MessageKind } from "../../contracts/common.ts";

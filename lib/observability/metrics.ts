@@ -1,12 +1,12 @@
 import client from "prom-client";
 
 /**
- * The application's own Prometheus metrics. Handler metrics keep the seed's names, labels and
- * summary objectives (§9) so existing dashboards keep working.
+ * The application's own Prometheus metrics. Handler metrics keep the original system's names, labels and
+ * summary objectives so existing dashboards keep working.
  */
 export const registry = new client.Registry();
 
-// Node.js process and runtime metrics (the seed exported Go's); once per process, like the registry.
+// Node.js process and runtime metrics (the original exported Go's); once per process, like the registry.
 client.collectDefaultMetrics({ register: registry });
 
 const labelNames = ["topic", "handler"] as const;

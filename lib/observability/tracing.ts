@@ -109,7 +109,7 @@ export function traceCarrierOf(ctx: OtelContext = context.active()): TraceCarrie
   return carrier;
 }
 
-/** Ends `span` with the outcome of `work`, recording an error as the seed's tracing middleware did. */
+/** Ends `span` with the outcome of `work`, recording an error as the original's tracing middleware did. */
 export async function endWith<T>(span: Span, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -140,7 +140,7 @@ export interface HandlerTrace extends TraceCarrier {
 }
 
 /**
- * One message attempt as the seed traced it: span `topic: <topic>, handler: <handler>` continuing
+ * One message attempt as the original traced it: span `topic: <topic>, handler: <handler>` continuing
  * the delivery's traceparent, with the delivery's correlation id on every log line inside.
  */
 export function inHandlerSpan<T>(delivery: HandlerTrace, work: () => Promise<T>): Promise<T> {

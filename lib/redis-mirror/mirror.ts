@@ -1,7 +1,7 @@
 /**
  * Redis Streams compatibility mirror: copies the JetStream streams `topology.streams.event` and
  * `topology.streams.command` into the Watermill-format Redis streams the old Go consumers read
- * (`events` + `events.<Name>`, `commands.<Name>`; format in lib/redis-mirror/watermill.ts, spec §8.3).
+ * (`events` + `events.<Name>`, `commands.<Name>`; format in lib/redis-mirror/watermill.ts).
  *
  * How it stays exactly-once and in order
  * - One loop per source stream reads it in stream-sequence order with an ordered (ephemeral, no-ack)
@@ -76,7 +76,7 @@ export interface RedisMirrorOptions {
   /** ioredis instance owned by the caller (see the header comment for the recommended options). */
   redis: Redis;
   topology: Topology;
-  /** Approximate cap per Redis stream (`MAXLEN ~`). Unset or 0 ⇒ no trimming, as in the seed. */
+  /** Approximate cap per Redis stream (`MAXLEN ~`). Unset or 0 ⇒ no trimming, as in the original. */
   maxLen?: number;
   /** Lifetime of the per-uuid dedupe markers. Default 7 days. */
   dedupeTtlSeconds?: number;

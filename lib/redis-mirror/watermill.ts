@@ -1,5 +1,5 @@
 /**
- * The Watermill redisstream default marshaller (spec §8.3), both directions.
+ * The Watermill redisstream default marshaller, both directions.
  *
  * An entry has exactly three fields: `_watermill_message_uuid` (plain string), `payload` (the raw
  * payload bytes, not base64) and `metadata` (MessagePack str→str map, or "" when there is none).

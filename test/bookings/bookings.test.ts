@@ -16,7 +16,7 @@ test.after.always(async () => {
 const DEAD_NATION_PATH = "/dead-nation-api/ticket/booking";
 const db = () => sys.node.runtime.db;
 
-/** A show inserted in SQL, as the seed's scenarios do. */
+/** A show inserted in SQL, as the original's scenarios do. */
 async function insertShow(capacity: number): Promise<{ show_id: string; dead_nation_id: string }> {
   const show = { show_id: randomUUID(), dead_nation_id: randomUUID() };
   await db()("shows").insert({ ...show, number_of_tickets: capacity, start_time: "2026-12-24 19:30:00", title: "Show", venue: "Venue" });

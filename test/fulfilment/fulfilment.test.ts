@@ -1,4 +1,4 @@
-// Seed scenarios 1, 2 and 3 (§10) over HTTP against the gateway simulator: every effect at the
+// The original's fulfilment scenarios (confirm, print, receipt, sheet rows) over HTTP against the gateway simulator: every effect at the
 // gateway and every follow-up event counted, exactly one each.
 import test from "ava";
 import { randomUUID } from "node:crypto";

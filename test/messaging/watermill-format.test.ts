@@ -13,7 +13,7 @@ import { infrastructure } from "../support/infrastructure.ts";
 const { redisUrl: REDIS_URL } = await infrastructure();
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex").toUpperCase();
 
-test("metadata {name: BookingMade_v1} is byte-exact with the spec example", (t) => {
+test("metadata {name: BookingMade_v1} is byte-exact with what Watermill's Go marshaller writes", (t) => {
   const bytes = encodeWatermillMetadata({ name: "BookingMade_v1" });
   t.is(hex(bytes).match(/../g)!.join(" "), "81 A4 6E 61 6D 65 AE 42 6F 6F 6B 69 6E 67 4D 61 64 65 5F 76 31");
 });

@@ -53,7 +53,7 @@ test.serial("the parser refuses what a scraper would refuse", (t) => {
 });
 
 test.serial(
-  "after a tickets-status flow, /metrics is one valid exposition with the seed's handler metrics, Moleculer's and HTTP ones",
+  "after a tickets-status flow, /metrics is one valid exposition with the original's handler metrics, Moleculer's and HTTP ones",
   async (t) => {
     const confirmed = ticket();
     const ok = await sys.http("POST", "/api/tickets-status", { tickets: [confirmed] }, { "Idempotency-Key": randomUUID() });
@@ -77,7 +77,7 @@ test.serial(
     t.is(status, 200);
     t.regex(contentType ?? "", /^text\/plain; version=0\.0\.4/);
 
-    // The seed's handler metrics: names, types, exactly the labels topic and handler, summary objectives.
+    // The original's handler metrics: names, types, exactly the labels topic and handler, summary objectives.
     t.is(families.get("messages_processed_total")?.type, "counter");
     t.is(families.get("messages_processing_failed_total")?.type, "counter");
     t.is(families.get("messages_processing_duration_seconds")?.type, "summary");

@@ -1,4 +1,4 @@
-// Seed scenarios 6 and 7 (§10) and the refund endpoint's edges, over HTTP against the gateway
+// The original's refund scenarios (a refund voids the receipt and refunds the payment once) and the refund endpoint's edges, over HTTP against the gateway
 // simulator: exactly one void, one payment refund and one TicketRefunded_v1 per ticket.
 import test, { type ExecutionContext } from "ava";
 import { randomUUID } from "node:crypto";
