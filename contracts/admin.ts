@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { rebuildableReadModels } from "../lib/inspection/read-models.ts";
 
 /** Parameters of the admin actions; REPL arguments and HTTP query strings arrive as text, hence coerce. */
 const DeadLetterId = z.coerce
@@ -11,8 +10,10 @@ export const DeadLetterParams = z.object({ id: DeadLetterId });
 
 export const ReplayParams = z.object({ id: z.union([z.literal("all"), DeadLetterId], { message: 'must be a dead-letter id or "all"' }) });
 
+/** The read models an operator can rebuild from history. */
+export const READ_MODEL_NAMES = ["ops-bookings"] as const;
+export type ReadModelName = (typeof READ_MODEL_NAMES)[number];
+
 export const RebuildParams = z.object({
-  name: z.string().refine((name) => name in rebuildableReadModels, {
-    message: `must be one of: ${Object.keys(rebuildableReadModels).join(", ")}`,
-  }),
+  name: z.enum(READ_MODEL_NAMES, { message: `must be one of: ${READ_MODEL_NAMES.join(", ")}` }),
 });

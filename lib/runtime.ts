@@ -6,7 +6,7 @@ import { errorMessage } from "./errors.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./messaging/jetstream.ts";
 import type { Logger } from "./observability/logger.ts";
 import { sweepIdempotencyKeys } from "./http/idempotency.ts";
-import { OutboxRelay } from "./messaging/outbox.ts";
+import { OutboxRelay } from "./messaging/relay.ts";
 import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror } from "./redis-mirror/mirror.ts";
 import { createTopology, type Topology } from "./messaging/topology.ts";
 

@@ -4,9 +4,15 @@ import { consumerStatus } from "../lib/inspection/consumer-status.ts";
 import { dropDeadLetter, findDeadLetter, listDeadLetters, replayDeadLetters, type ReplayResult } from "../lib/messaging/dead-letters.ts";
 import { handlerCounts } from "../lib/inspection/handler-counts.ts";
 import { outboxStatus } from "../lib/inspection/outbox-status.ts";
-import { DeadLetterParams, RebuildParams, ReplayParams } from "../contracts/admin.ts";
-import { REBUILD_TIMEOUT_MS, rebuildableReadModels, rebuildStatus } from "../lib/inspection/read-models.ts";
+import { DeadLetterParams, type ReadModelName, RebuildParams, ReplayParams } from "../contracts/admin.ts";
+import { REBUILD_TIMEOUT_MS, type RebuildCheckpoint, rebuildStatus } from "../lib/inspection/read-models.ts";
 import { DatabaseMixin, type DatabaseMethods } from "../mixins/database.mixin.ts";
+import { CHECKPOINT_TABLE, REBUILD_TABLE } from "./ops.read-model.ts";
+
+/** Each rebuildable read model: the action that rebuilds it and where it checkpoints. */
+const rebuildable: Record<ReadModelName, { action: string; checkpoint: RebuildCheckpoint }> = {
+  "ops-bookings": { action: "ops.rebuildReadModel", checkpoint: { table: CHECKPOINT_TABLE, target: REBUILD_TABLE } },
+};
 
 /**
  * The operator's surface: outbox and consumer health, dead letters, read-model rebuilds. It needs
@@ -74,7 +80,7 @@ const AdminService: ServiceSchema<ServiceSettingSchema, DatabaseMethods> = {
       async handler(ctx: Context<unknown>) {
         const { name } = validate(RebuildParams, ctx.params);
         this.logger.info({ read_model: name }, "read-model rebuild requested");
-        return ctx.call(rebuildableReadModels[name]!.action, {}, { timeout: REBUILD_TIMEOUT_MS, retries: 0 });
+        return ctx.call(rebuildable[name].action, {}, { timeout: REBUILD_TIMEOUT_MS, retries: 0 });
       },
     },
 
@@ -82,7 +88,7 @@ const AdminService: ServiceSchema<ServiceSettingSchema, DatabaseMethods> = {
     rebuildStatus: {
       async handler(ctx: Context<unknown>) {
         const { name } = validate(RebuildParams, ctx.params);
-        return rebuildStatus(this.db, name);
+        return rebuildStatus(this.db, name, rebuildable[name].checkpoint);
       },
     },
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { newCorrelationId } from "../observability/correlation-id.ts";
 
 export interface StampedRequest extends IncomingMessage {
   $stamp?: { requestId: string; correlationId: string };
@@ -19,7 +20,7 @@ export function stampRequest(req: StampedRequest, res: ServerResponse): { reques
   if (!req.$stamp) {
     req.$stamp = {
       requestId: header(req, "x-request-id") ?? randomUUID(),
-      correlationId: header(req, "correlation-id") ?? `gen_${randomUUID()}`,
+      correlationId: header(req, "correlation-id") ?? newCorrelationId(),
     };
   }
   if (!res.headersSent) {

@@ -1,5 +1,6 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
 import type { Database } from "../database/db.ts";
+import { deadLetterCounts } from "../messaging/dead-letters.ts";
 import type { Topology } from "../messaging/topology.ts";
 
 export interface ConsumerStatus {
@@ -47,8 +48,7 @@ export async function durableConsumers(jsm: JetStreamManager, topology: Topology
 
 /** Every durable of this namespace's EVENTS and COMMANDS streams, with its dead-letter count. */
 export async function consumerStatus(jsm: JetStreamManager, topology: Topology, db: Database): Promise<ConsumerStatus[]> {
-  const deadLetterRows: { handler: string; n: number }[] = await db("dead_letters").select("handler").count({ n: "*" }).groupBy("handler");
-  const deadLetters = new Map(deadLetterRows.map((row) => [row.handler, Number(row.n)]));
+  const deadLetters = await deadLetterCounts(db);
   const result: ConsumerStatus[] = (await durableConsumers(jsm, topology)).map(({ stream, durable, info }) => ({
     stream,
     durable,

@@ -22,18 +22,30 @@ export interface OutboxStatus {
 
 const RATE_WINDOW_SECONDS = 60;
 
+export type OutboxBacklog = Pick<OutboxStatus, "pending" | "failing" | "oldestPendingAgeMs">;
+
+/** Rows waiting for the relay; cheap, it reads the partial index of pending rows only. */
+export async function outboxBacklog(db: Database): Promise<OutboxBacklog> {
+  const row = await db("outbox")
+    .whereNull("published_at")
+    .select(
+      db.raw("count(*)::int AS pending"),
+      db.raw("count(*) FILTER (WHERE attempts > 0)::int AS failing"),
+      db.raw("(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::bigint AS oldest_age_ms"),
+    )
+    .first();
+  return {
+    pending: Number(row?.pending ?? 0),
+    failing: Number(row?.failing ?? 0),
+    oldestPendingAgeMs: row?.oldest_age_ms == null ? null : Math.max(0, Number(row.oldest_age_ms)),
+  };
+}
+
 /** Outbox backlog and relay throughput, plus the Redis mirror's lag when a mirror is at hand. */
 export async function outboxStatus(db: Database, mirror?: Pick<RedisMirror, "lag">): Promise<OutboxStatus> {
   // Two queries so each uses its partial index (pending rows / published_at) instead of a full scan.
-  const [pendingRow, publishedRow, mirrorLag] = await Promise.all([
-    db("outbox")
-      .whereNull("published_at")
-      .select(
-        db.raw("count(*)::int AS pending"),
-        db.raw("count(*) FILTER (WHERE attempts > 0)::int AS failing"),
-        db.raw("(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::bigint AS oldest_age_ms"),
-      )
-      .first(),
+  const [backlog, publishedRow, mirrorLag] = await Promise.all([
+    outboxBacklog(db),
     db("outbox")
       .where("published_at", ">", db.raw(`now() - make_interval(secs => ?)`, [RATE_WINDOW_SECONDS]))
       .select(db.raw("count(*)::int AS published"))
@@ -42,9 +54,7 @@ export async function outboxStatus(db: Database, mirror?: Pick<RedisMirror, "lag
   ]);
   const publishedLastMinute = Number(publishedRow?.published ?? 0);
   return {
-    pending: Number(pendingRow?.pending ?? 0),
-    failing: Number(pendingRow?.failing ?? 0),
-    oldestPendingAgeMs: pendingRow?.oldest_age_ms == null ? null : Math.max(0, Number(pendingRow.oldest_age_ms)),
+    ...backlog,
     publishedLastMinute,
     relayRatePerSecond: Math.round((publishedLastMinute / RATE_WINDOW_SECONDS) * 100) / 100,
     mirror: mirrorLag ? mirrorLag.map((s) => ({ ...s, behind: Math.max(0, s.lastSeq - s.mirroredSeq) })) : null,

@@ -47,6 +47,12 @@ function summary(row: DeadLetterRow): DeadLetterSummary {
   };
 }
 
+/** How many dead letters each handler durable has. */
+export async function deadLetterCounts(db: Database): Promise<Map<string, number>> {
+  const rows: { handler: string; n: number | string }[] = await db("dead_letters").select("handler").count({ n: "*" }).groupBy("handler");
+  return new Map(rows.map((row) => [row.handler, Number(row.n)]));
+}
+
 /** Dead letters, oldest first. */
 export async function listDeadLetters(db: Database, limit = 500): Promise<DeadLetterSummary[]> {
   const rows: DeadLetterRow[] = await db("dead_letters")

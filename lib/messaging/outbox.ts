@@ -1,13 +1,8 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
-import { headers as natsHeaders } from "@nats-io/transport-node";
-import type { JetStreamClient } from "@nats-io/jetstream";
-import type { Database, Transaction } from "../database/db.ts";
-import type { Logger } from "../observability/logger.ts";
-import { MessageHeaders, type Topology } from "./topology.ts";
+import type { Transaction } from "../database/db.ts";
+import type { Topology } from "./topology.ts";
 import { newHeader, type BodyOf, type MessageContract, type MessageHeader, type PayloadOf } from "../../contracts/index.ts";
-import { errorMessage } from "../errors.ts";
-import { relayFailures, relayPublished } from "../observability/metrics.ts";
+import { newCorrelationId } from "../observability/correlation-id.ts";
 import { traceCarrierOf } from "../observability/tracing.ts";
 
 /** Where a message comes from: carried into its metadata so the trace and correlation follow it. */
@@ -41,7 +36,7 @@ export async function writeToOutbox<C extends MessageContract>(
   const header = message.header ?? newHeader(message.idempotencyKey);
   const payload = contract.schema.parse({ ...message.body, header }) as PayloadOf<C>;
   const messageId = randomUUID();
-  const metadata: Record<string, string> = { name: contract.name, correlation_id: origin.correlationId ?? `gen_${randomUUID()}` };
+  const metadata: Record<string, string> = { name: contract.name, correlation_id: origin.correlationId ?? newCorrelationId() };
   // The span active while writing (an action's, a handler's) is the message's parent; the origin's
   // own fields count only outside any span.
   const { traceparent, tracestate } = { ...origin, ...traceCarrierOf() };
@@ -56,180 +51,4 @@ export async function writeToOutbox<C extends MessageContract>(
     metadata,
   });
   return { messageId, payload };
-}
-
-interface OutboxRow {
-  seq: number;
-  message_id: string;
-  name: string;
-  subject: string;
-  payload: string;
-  metadata: Record<string, string>;
-}
-
-export interface RelayOptions {
-  db: Database;
-  js: JetStreamClient;
-  /** For the LISTEN connection, which must not come from the shared pool. */
-  postgresUrl: string;
-  logger: Logger;
-  batchSize: number;
-  pollMs: number;
-  retentionMs: number;
-}
-
-/**
- * Moves committed outbox rows to JetStream. Rows are claimed with FOR UPDATE SKIP LOCKED, never
- * read past a cursor, so a transaction that commits late is still relayed and several relays (one
- * per node) share the work without publishing a row twice. Publishing carries Nats-Msg-Id, so a
- * relay that dies between publish and mark is deduplicated by JetStream when the row is retried.
- */
-export class OutboxRelay {
-  private listener?: pg.Client;
-  private wake?: () => void;
-  private running = false;
-  private loop?: Promise<void>;
-  private cleanupTimer?: NodeJS.Timeout;
-  private relayed = 0;
-  /** Set by a NOTIFY that arrives while a batch is in flight, so the loop does not sleep past it. */
-  private signalled = false;
-
-  constructor(private readonly options: RelayOptions) {}
-
-  get publishedCount(): number {
-    return this.relayed;
-  }
-
-  async start(): Promise<void> {
-    this.running = true;
-    await this.listen();
-    this.loop = this.run();
-    this.cleanupTimer = setInterval(() => void this.cleanup(), Math.min(this.options.retentionMs, 60_000));
-    this.cleanupTimer.unref();
-  }
-
-  /** Relays what is pending, then stops; rows committed later are left for another relay. */
-  async stop(): Promise<void> {
-    this.running = false;
-    clearInterval(this.cleanupTimer);
-    this.wake?.();
-    await this.loop;
-    await this.drain();
-    await this.listener?.end().catch(() => undefined);
-  }
-
-  /** Relays batches until nothing is pending; returns how many rows were published. */
-  async drain(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const { published, claimed } = await this.relayBatch();
-      total += published;
-      if (claimed < this.options.batchSize || published === 0) return total;
-    }
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      this.signalled = false;
-      try {
-        await this.drain();
-      } catch (error) {
-        this.options.logger.warn({ err: errorMessage(error) }, "outbox relay batch failed; retrying");
-      }
-      if (!this.signalled) await this.sleep(this.options.pollMs);
-    }
-  }
-
-  /**
-   * Claims a batch by marking it published in one statement (the claim's lock and the mark are one
-   * row write, not two: half the relay's Postgres work per row), publishes it, and un-marks what
-   * JetStream did not acknowledge, all in one transaction: other relays skip the claimed rows, and a
-   * crash rolls the mark back.
-   */
-  private async relayBatch(): Promise<{ claimed: number; published: number }> {
-    const { db, js, batchSize } = this.options;
-    return db.transaction(async (trx) => {
-      const claimed = await trx.raw<{ rows: OutboxRow[] }>(
-        `UPDATE outbox SET published_at = now()
-          WHERE seq IN (SELECT seq FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)
-          RETURNING seq, message_id, name, subject, payload, metadata`,
-        [batchSize],
-      );
-      // RETURNING keeps no order; publish in commit order
-      const rows = claimed.rows.sort((a, b) => a.seq - b.seq);
-      if (rows.length === 0) return { claimed: 0, published: 0 };
-
-      const results = await Promise.allSettled(
-        rows.map((row) => js.publish(row.subject, row.payload, { msgID: row.message_id, headers: toNatsHeaders(row) })),
-      );
-      const failed = rows.flatMap((row, i) => {
-        const result = results[i]!;
-        return result.status === "rejected" ? [{ seq: row.seq, error: errorMessage(result.reason) }] : [];
-      });
-      if (failed.length > 0) {
-        await trx("outbox")
-          .whereIn(
-            "seq",
-            failed.map((f) => f.seq),
-          )
-          .update({ published_at: null, attempts: trx.raw("attempts + 1"), last_error: failed[0]!.error });
-        relayFailures.inc(failed.length);
-        this.options.logger.warn({ failed: failed.length, err: failed[0]!.error }, "outbox rows not published; will retry");
-      }
-      const published = rows.length - failed.length;
-      relayPublished.inc(published);
-      this.relayed += published;
-      return { claimed: rows.length, published };
-    });
-  }
-
-  private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.postgresUrl, application_name: "tickets-relay" });
-    client.on("notification", () => {
-      this.signalled = true;
-      this.wake?.();
-    });
-    client.on("error", (error) => {
-      this.options.logger.warn({ err: error.message }, "outbox LISTEN connection lost; polling until it is back");
-      this.listener = undefined;
-      if (this.running) setTimeout(() => void this.listen().catch(() => undefined), this.options.pollMs).unref();
-    });
-    await client.connect();
-    await client.query("LISTEN outbox");
-    this.listener = client;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
-
-  private async cleanup(): Promise<void> {
-    const { db, retentionMs, logger } = this.options;
-    try {
-      const removed = await db.raw(
-        `DELETE FROM outbox WHERE seq IN (
-           SELECT seq FROM outbox WHERE published_at < now() - make_interval(secs => ?) LIMIT 10000)`,
-        [retentionMs / 1000],
-      );
-      if (removed.rowCount > 0) logger.debug({ removed: removed.rowCount }, "published outbox rows cleaned up");
-    } catch (error) {
-      logger.warn({ err: errorMessage(error) }, "outbox cleanup failed");
-    }
-  }
-}
-
-function toNatsHeaders(row: OutboxRow) {
-  const h = natsHeaders();
-  h.set(MessageHeaders.name, row.name);
-  if (row.metadata.correlation_id) h.set(MessageHeaders.correlationId, row.metadata.correlation_id);
-  if (row.metadata.traceparent) h.set(MessageHeaders.traceparent, row.metadata.traceparent);
-  if (row.metadata.tracestate) h.set(MessageHeaders.tracestate, row.metadata.tracestate);
-  return h;
 }

@@ -1,12 +1,15 @@
 import type { MsgRequest } from "@nats-io/jetstream";
-import client from "prom-client";
 import type { ServiceBroker } from "moleculer";
+import client from "prom-client";
 import { errorMessage } from "../errors.ts";
-import { registry } from "./metrics.ts";
 import { durableConsumers } from "../inspection/consumer-status.ts";
-import type { Logger } from "./logger.ts";
+import { outboxBacklog } from "../inspection/outbox-status.ts";
+import { deadLetterCounts } from "../messaging/dead-letters.ts";
 import type { Runtime } from "../runtime.ts";
 import { withTimeout } from "../timeout.ts";
+import type { Logger } from "./logger.ts";
+import { registry } from "./metrics.ts";
+import { renderMoleculerMetrics } from "./moleculer-metrics.ts";
 
 /** The Content-Type of the text exposition every /metrics answers with. */
 export const METRICS_CONTENT_TYPE = registry.contentType;
@@ -23,13 +26,20 @@ export async function renderMetrics(broker: ServiceBroker, runtime: Runtime): Pr
   return `${[application.trimEnd(), scraped.trimEnd(), renderMoleculerMetrics(broker).trimEnd()].join("\n")}\n`;
 }
 
-// ---------- values read at scrape time ----------
-
 const SOURCE_TIMEOUT_MS = 2_000;
 
+type Registers = client.Registry[];
+
+/** A source of scrape-time series: reads its values, then registers the gauges that show them. */
+interface ScrapeSource {
+  name: string;
+  read(runtime: Runtime): Promise<(registers: Registers) => void>;
+}
+
 /**
- * A fresh registry per scrape: a value that could not be read is absent rather than stale or 0,
- * and several nodes sharing one process (tests) each report their own database.
+ * A fresh registry per scrape: a value that could not be read is absent rather than stale or 0
+ * (prom-client's `collect()` gauges report 0 for an unlabelled gauge they could not fill), and
+ * several nodes sharing one process (tests) each report their own database.
  */
 async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<string> {
   const registers = [new client.Registry()];
@@ -39,119 +49,107 @@ async function scrapeTimeMetrics(runtime: Runtime, logger: Logger): Promise<stri
     labelNames: ["source"],
     registers,
   });
-  const { mirror } = runtime;
-
-  const postgres = withTimeout(
-    Promise.all([
-      // Cheap: the partial index of pending rows, and a table that is empty when things are well.
-      runtime.db.raw<{ rows: { pending: number; oldest_age: number | null }[] }>(
-        `SELECT count(*)::int AS pending, extract(epoch FROM clock_timestamp() - min(created_at))::float8 AS oldest_age
-           FROM outbox WHERE published_at IS NULL`,
-      ),
-      runtime.db.raw<{ rows: { handler: string; n: number }[] }>(`SELECT handler, count(*)::int AS n FROM dead_letters GROUP BY handler`),
-    ]),
-    SOURCE_TIMEOUT_MS,
-  ).then(
-    ([backlog, deadLetters]) => {
-      const { pending, oldest_age } = backlog.rows[0]!;
-      new client.Gauge({
-        name: "outbox_pending_messages",
-        help: "Outbox rows committed but not yet published to JetStream (backlog)",
-        registers,
-      }).set(pending);
-      new client.Gauge({
-        name: "outbox_oldest_pending_age_seconds",
-        help: "Age of the oldest unpublished outbox row; 0 when nothing is pending",
-        registers,
-      }).set(Math.max(0, oldest_age ?? 0));
-      const dead = new client.Gauge({
-        name: "dead_letter_messages",
-        help: "Messages in the dead-letter store, by durable handler",
-        labelNames: ["handler"],
-        registers,
-      });
-      for (const row of deadLetters.rows) dead.set({ handler: row.handler }, row.n);
-      sourceUp.set({ source: "postgres" }, 1);
-    },
-    (error) => {
-      logger.warn({ err: errorMessage(error) }, "metrics: outbox and dead-letter values unavailable");
-      sourceUp.set({ source: "postgres" }, 0);
-    },
-  );
-
-  if (mirror) {
-    const totals = new client.Counter({
-      name: "redis_mirror_messages_total",
-      help: "Messages the Redis mirror of this node handled since start, by outcome (mirrored, skipped, errors)",
-      labelNames: ["outcome"],
-      registers,
-    });
-    for (const [outcome, value] of Object.entries(mirror.stats)) totals.inc({ outcome }, value);
-  }
-  const mirrored = mirror
-    ? withTimeout(mirror.lag(), SOURCE_TIMEOUT_MS).then(
-        (lag) => {
-          const gauge = new client.Gauge({
-            name: "redis_mirror_lag_messages",
-            help: "JetStream messages not yet mirrored into Redis Streams, by stream",
-            labelNames: ["stream"],
-            registers,
-          });
-          for (const { stream, lastSeq, mirroredSeq } of lag) gauge.set({ stream }, Math.max(0, lastSeq - mirroredSeq));
-          sourceUp.set({ source: "redis_mirror" }, 1);
-        },
-        (error) => {
-          logger.warn({ err: errorMessage(error) }, "metrics: Redis mirror lag unavailable");
-          sourceUp.set({ source: "redis_mirror" }, 0);
-        },
-      )
-    : undefined;
-
-  const jetstream = withTimeout(consumerFigures(runtime), SOURCE_TIMEOUT_MS).then(
-    (consumers) => {
-      const labelNames = ["stream", "durable"];
-      const pending = new client.Gauge({
-        name: "jetstream_consumer_pending_messages",
-        help: "Messages not yet delivered to a durable consumer (its lag)",
-        labelNames,
-        registers,
-      });
-      const ackPending = new client.Gauge({
-        name: "jetstream_consumer_ack_pending_messages",
-        help: "Messages delivered to a durable and not acknowledged yet (in flight or waiting for a retry)",
-        labelNames,
-        registers,
-      });
-      const redelivered = new client.Gauge({
-        name: "jetstream_consumer_redelivered_messages",
-        help: "Unacknowledged messages of a durable that were delivered more than once",
-        labelNames,
-        registers,
-      });
-      const oldest = new client.Gauge({
-        name: "jetstream_consumer_oldest_unacked_age_seconds",
-        help: "Age of the oldest message a durable has not acknowledged; 0 when it is caught up",
-        labelNames,
-        registers,
-      });
-      for (const consumer of consumers) {
-        const labels = { stream: consumer.stream, durable: consumer.durable };
-        pending.set(labels, consumer.pending);
-        ackPending.set(labels, consumer.ackPending);
-        redelivered.set(labels, consumer.redelivered);
-        oldest.set(labels, consumer.oldestUnackedAgeSeconds);
+  const sources = [postgresSource, ...(runtime.mirror ? [mirrorSource] : []), jetstreamSource];
+  await Promise.all(
+    sources.map(async (source) => {
+      try {
+        const show = await withTimeout(source.read(runtime), SOURCE_TIMEOUT_MS);
+        show(registers);
+        sourceUp.set({ source: source.name }, 1);
+      } catch (error) {
+        logger.warn({ err: errorMessage(error), source: source.name }, "metrics: scrape-time values unavailable");
+        sourceUp.set({ source: source.name }, 0);
       }
-      sourceUp.set({ source: "jetstream" }, 1);
-    },
-    (error) => {
-      logger.warn({ err: errorMessage(error) }, "metrics: JetStream consumer figures unavailable");
-      sourceUp.set({ source: "jetstream" }, 0);
-    },
+    }),
   );
-
-  await Promise.all([postgres, mirrored, jetstream]);
+  if (runtime.mirror) mirrorTotals(runtime.mirror.stats, registers);
   return registers[0]!.metrics();
 }
+
+function gauge(registers: Registers, name: string, help: string, labelNames: string[] = []) {
+  return new client.Gauge({ name, help, labelNames, registers });
+}
+
+const postgresSource: ScrapeSource = {
+  name: "postgres",
+  async read({ db }) {
+    const [backlog, deadLetters] = await Promise.all([outboxBacklog(db), deadLetterCounts(db)]);
+    return (registers) => {
+      gauge(registers, "outbox_pending_messages", "Outbox rows committed but not yet published to JetStream (backlog)").set(
+        backlog.pending,
+      );
+      gauge(registers, "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row; 0 when nothing is pending").set(
+        (backlog.oldestPendingAgeMs ?? 0) / 1000,
+      );
+      const dead = gauge(registers, "dead_letter_messages", "Messages in the dead-letter store, by durable handler", ["handler"]);
+      for (const [handler, n] of deadLetters) dead.set({ handler }, n);
+    };
+  },
+};
+
+const mirrorSource: ScrapeSource = {
+  name: "redis_mirror",
+  async read({ mirror }) {
+    const lag = await mirror!.lag();
+    return (registers) => {
+      const behind = gauge(registers, "redis_mirror_lag_messages", "JetStream messages not yet mirrored into Redis Streams, by stream", [
+        "stream",
+      ]);
+      for (const { stream, lastSeq, mirroredSeq } of lag) behind.set({ stream }, Math.max(0, lastSeq - mirroredSeq));
+    };
+  },
+};
+
+function mirrorTotals(stats: Record<string, number>, registers: Registers): void {
+  const totals = new client.Counter({
+    name: "redis_mirror_messages_total",
+    help: "Messages the Redis mirror of this node handled since start, by outcome (mirrored, skipped, errors)",
+    labelNames: ["outcome"],
+    registers,
+  });
+  for (const [outcome, value] of Object.entries(stats)) totals.inc({ outcome }, value);
+}
+
+const jetstreamSource: ScrapeSource = {
+  name: "jetstream",
+  async read(runtime) {
+    const consumers = await consumerFigures(runtime);
+    return (registers) => {
+      const labels = ["stream", "durable"];
+      const pending = gauge(
+        registers,
+        "jetstream_consumer_pending_messages",
+        "Messages not yet delivered to a durable consumer (its lag)",
+        labels,
+      );
+      const ackPending = gauge(
+        registers,
+        "jetstream_consumer_ack_pending_messages",
+        "Messages delivered to a durable and not acknowledged yet (in flight or waiting for a retry)",
+        labels,
+      );
+      const redelivered = gauge(
+        registers,
+        "jetstream_consumer_redelivered_messages",
+        "Unacknowledged messages of a durable that were delivered more than once",
+        labels,
+      );
+      const oldest = gauge(
+        registers,
+        "jetstream_consumer_oldest_unacked_age_seconds",
+        "Age of the oldest message a durable has not acknowledged; 0 when it is caught up",
+        labels,
+      );
+      for (const consumer of consumers) {
+        const at = { stream: consumer.stream, durable: consumer.durable };
+        pending.set(at, consumer.pending);
+        ackPending.set(at, consumer.ackPending);
+        redelivered.set(at, consumer.redelivered);
+        oldest.set(at, consumer.oldestUnackedAgeSeconds);
+      }
+    };
+  },
+};
 
 interface ConsumerFigures {
   stream: string;
@@ -188,65 +186,3 @@ async function consumerFigures(runtime: Runtime): Promise<ConsumerFigures[]> {
   }
   return figures;
 }
-
-// ---------- Moleculer's registry ----------
-
-interface MoleculerMetricItem {
-  labels: Record<string, unknown>;
-  value?: unknown;
-  count?: number;
-  sum?: number;
-  buckets?: Record<string, number>;
-}
-
-interface MoleculerMetric {
-  name: string;
-  type: "counter" | "gauge" | "histogram" | "info";
-  description?: string;
-  unit?: string;
-  snapshot(): MoleculerMetricItem[];
-}
-
-/**
- * Moleculer's `moleculer.*` metrics in the text format. Its PrometheusReporter would open a port of
- * its own and writes quantile, min and mean lines under a histogram TYPE, which the format does not
- * allow; histograms here carry only buckets, sum and count (quantiles come from histogram_quantile).
- * Process and OS figures come from prom-client's default metrics instead of Moleculer's.
- */
-export function renderMoleculerMetrics(broker: ServiceBroker): string {
-  const store = (broker.metrics as unknown as { store: Map<string, MoleculerMetric> }).store;
-  const common = { namespace: broker.namespace, nodeID: broker.nodeID };
-  const lines: string[] = [];
-  for (const metric of store.values()) {
-    if (!metric.name.startsWith("moleculer.")) continue;
-    const items = metric.snapshot();
-    if (items.length === 0) continue;
-    const name = metric.name.replace(/[.-]/g, "_");
-    const help = (metric.description ?? metric.name) + (metric.unit ? ` (${metric.unit})` : "");
-    lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${metric.type === "info" ? "gauge" : metric.type}`);
-    for (const item of items) {
-      const labels = { ...common, ...item.labels };
-      if (metric.type === "histogram") {
-        const bounds = Object.keys(item.buckets ?? {}).sort((a, b) => Number(a) - Number(b));
-        for (const le of bounds) lines.push(`${name}_bucket${labelText({ ...labels, le })} ${num(item.buckets![le])}`);
-        lines.push(`${name}_bucket${labelText({ ...labels, le: "+Inf" })} ${num(item.count)}`);
-        lines.push(`${name}_sum${labelText(labels)} ${num(item.sum)}`, `${name}_count${labelText(labels)} ${num(item.count)}`);
-      } else if (metric.type === "info") {
-        lines.push(`${name}${labelText({ ...labels, value: item.value })} 1`);
-      } else {
-        lines.push(`${name}${labelText(labels)} ${num(item.value)}`);
-      }
-    }
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-function labelText(labels: Record<string, unknown>): string {
-  const pairs = Object.entries(labels).map(([key, value]) => `${key}="${escapeLabel(value == null ? "" : String(value))}"`);
-  return pairs.length > 0 ? `{${pairs.join(",")}}` : "";
-}
-
-const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-const escapeHelp = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-const num = (value: unknown) =>
-  typeof value !== "number" || Number.isNaN(value) ? "NaN" : value === Infinity ? "+Inf" : value === -Infinity ? "-Inf" : String(value);

@@ -1,10 +1,10 @@
 import type { RebuildStatus } from "../../lib/inspection/read-models.ts";
-import { rebuildableReadModels } from "../../lib/inspection/read-models.ts";
+import { READ_MODEL_NAMES } from "../../contracts/admin.ts";
 import type { ReplCommand } from "../command.ts";
 import { failure } from "../format.ts";
 
 const PROGRESS_EVERY_MS = 1000;
-const names = Object.keys(rebuildableReadModels).join("|");
+const names = READ_MODEL_NAMES.join("|");
 
 /** `readmodel rebuild <name>`: rebuilds a read model from history, printing its progress (admin.rebuildReadModel). */
 const readmodel: ReplCommand = {
