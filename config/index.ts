@@ -16,7 +16,10 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
 /** The Moleculer names of the services a node can run, as `nodes`/`services` at the REPL and the metrics show them. */
-export const ALL_SERVICES = ["api-gateway", "tickets", "shows", "bookings", "refunds", "ops", "datalake", "admin"] as const;
+/** The HTTP front door's Moleculer name. */
+export const API_GATEWAY = "api-gateway";
+
+export const ALL_SERVICES = [API_GATEWAY, "tickets", "shows", "bookings", "refunds", "ops", "datalake", "admin"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Short names SERVICES also takes (the ones it took first). */

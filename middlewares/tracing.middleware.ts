@@ -1,11 +1,12 @@
 import type { ActionSchema, Context, Middleware, ServiceBroker } from "moleculer";
 import { SpanKind, trace } from "@opentelemetry/api";
+import { API_GATEWAY } from "../config/index.ts";
 import { withLogContext } from "../lib/observability/log-context.ts";
 import type { MessageOrigin } from "../lib/messaging/outbox.ts";
 import { contextFrom, flushTraces, initTracing, inSpan, traceCarrierOf, type TracingOptions } from "../lib/observability/tracing.ts";
 
 /** The gateway's own dispatcher action; the HTTP server span already covers it. */
-const HTTP_DISPATCH_ACTION = "api.rest";
+const HTTP_DISPATCH_ACTION = `${API_GATEWAY}.rest`;
 
 /**
  * One span per local action call, continuing the caller's trace. The trace context crosses nodes

@@ -13,7 +13,7 @@ import { observeRequest } from "../lib/http/observe-request.ts";
 import { buildOpenApiDocument, renderApiDocsPage, type OpenApiDocument } from "../lib/http/openapi.ts";
 import { sendMetrics, sendReadiness } from "../lib/observability/metrics-server.ts";
 import { traceCarrierOf } from "../lib/observability/tracing.ts";
-import type { Config } from "../config/index.ts";
+import { API_GATEWAY, type Config } from "../config/index.ts";
 
 type GatewayThis = ServiceSchema & {
   broker: Context["broker"];
@@ -60,7 +60,7 @@ type GatewaySchema = ServiceSchema<ApiSettingsSchema> & { merged?(this: GatewayT
  * other action stays internal to the cluster.
  */
 const ApiGatewayService: GatewaySchema = {
-  name: "api-gateway",
+  name: API_GATEWAY,
   mixins: [ApiGateway],
 
   settings: {
