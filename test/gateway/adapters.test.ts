@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from "ava";
-import { createGatewayClient, GatewayError, isPermanentStatus, type GatewayClient } from "../../adapters/gateway-client.ts";
+import { createGatewayClient, GatewayError, isPermanentStatus, type GatewayClient } from "../../adapters/gateway-client/index.ts";
 import { startGatewaySimulator, type GatewaySimulator } from "../../adapters/simulator/index.ts";
 
 async function setup(t: ExecutionContext, clientOpts: { timeoutMs?: number } = {}): Promise<{ sim: GatewaySimulator; gw: GatewayClient }> {

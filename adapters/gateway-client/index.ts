@@ -4,9 +4,9 @@
 // retrying can help (4xx except 408/429) or not.
 import { randomInt } from "node:crypto";
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { Money } from "../contracts/index.ts";
-import { errorMessage } from "../lib/errors.ts";
-import { currentCorrelationId } from "../lib/observability/log-context.ts";
+import type { Money } from "../../contracts/index.ts";
+import { errorMessage } from "../../lib/errors.ts";
+import { currentCorrelationId } from "../../lib/observability/log-context.ts";
 
 export interface CallContext {
   correlationId?: string;
@@ -60,7 +60,7 @@ export interface GatewayClient {
   };
 }
 
-declare module "../lib/runtime.ts" {
+declare module "../../lib/runtime.ts" {
   interface RuntimeExtensions {
     /** The partners, as every handler of the node calls them. */
     readonly gateway: GatewayClient;
