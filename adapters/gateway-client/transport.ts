@@ -1,10 +1,10 @@
 // One partner call: a client span, the Correlation-ID and traceparent headers, a timeout, the
 // statuses that count as success, and the answer read through its contract.
 import { randomInt } from "node:crypto";
-import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
 import type { z } from "zod";
-import { errorMessage } from "../../lib/errors.ts";
 import { currentCorrelationId } from "../../lib/observability/log-context.ts";
+import { contextFrom, inSpan } from "../../lib/observability/tracing.ts";
 import { describeNetworkError, GatewayError } from "./errors.ts";
 
 export interface CallContext {
@@ -33,8 +33,6 @@ export interface Transport {
   read<S extends z.ZodType>(call: Call, contract: S, cc?: CallContext): Promise<z.infer<S>>;
 }
 
-const tracer = trace.getTracer("tickets-gateway-client");
-
 const BASE57 = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 /** `gen_` + 22 base57 characters, like the Go client's shortuuid fallback. */
 export function generateCorrelationId(): string {
@@ -46,7 +44,8 @@ export function generateCorrelationId(): string {
 export function createTransport(opts: { baseUrl: string; timeoutMs?: number }): Transport {
   const baseUrl = opts.baseUrl.replace(/\/+$/, "");
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const traced = (call: Call, cc: CallContext = {}) => inSpan(baseUrl + call.path, call, cc, () => exchange(baseUrl, timeoutMs, call, cc));
+  const traced = (call: Call, cc: CallContext = {}) =>
+    inClientSpan(baseUrl + call.path, call, cc, () => exchange(baseUrl, timeoutMs, call, cc));
   return {
     send: async (call, cc) => (await traced(call, cc)).status,
     read: async (call, contract, cc) => parseAnswer(call, await traced(call, cc), contract),
@@ -57,22 +56,18 @@ export function createTransport(opts: { baseUrl: string; timeoutMs?: number }): 
  * The call as a client span: a child of the active span (a handler's), or of the caller's
  * traceparent outside any span. The gateway receives the client span's traceparent.
  */
-function inSpan(url: string, call: Call, cc: CallContext, work: () => Promise<Answer>): Promise<Answer> {
+function inClientSpan(url: string, call: Call, cc: CallContext, work: () => Promise<Answer>): Promise<Answer> {
   const active = context.active();
-  const parent = trace.getSpan(active) ? active : propagation.extract(active, { traceparent: cc.traceparent });
+  const parent = trace.getSpan(active) ? active : contextFrom({ traceparent: cc.traceparent }, active);
   const attributes = { "http.request.method": call.method, "url.full": url };
-  const span = tracer.startSpan(`${call.method} ${call.path.split("/")[1]}`, { kind: SpanKind.CLIENT, attributes }, parent);
-  return context.with(trace.setSpan(parent, span), async () => {
+  return inSpan(`${call.method} ${call.path.split("/")[1]}`, { kind: SpanKind.CLIENT, attributes, parent }, async (span) => {
     try {
       const answer = await work();
       span.setAttribute("http.response.status_code", answer.status);
       return answer;
     } catch (err) {
       if (err instanceof GatewayError && err.status !== undefined) span.setAttribute("http.response.status_code", err.status);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
       throw err;
-    } finally {
-      span.end();
     }
   });
 }
