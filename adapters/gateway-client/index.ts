@@ -49,23 +49,23 @@ const OK_OR_CREATED = [200, 201] as const;
 
 export function createGatewayClient(opts: { baseUrl: string; timeoutMs?: number }): GatewayClient {
   const { send, read } = createTransport(opts);
-  const receipt = "/receipts-api/receipts";
   const sheetRows = (sheet: string) => `/spreadsheets-api/sheets/${encodeURIComponent(sheet)}/rows`;
   return {
     receipts: {
-      issue: (req, cc) => read({ method: "PUT", path: receipt, ok: OK_OR_CREATED, json: issueBody(req) }, IssuedReceipt, cc),
+      issue: (req, cc) =>
+        read({ method: "PUT", path: "/receipts-api/receipts", ok: OK_OR_CREATED, json: issueBody(req) }, IssuedReceipt, cc),
       async void(req, cc) {
-        await send({ method: "PUT", path: "/receipts-api/void-receipt", ok: OK, json: req satisfies VoidReceiptBody }, cc);
+        await send({ method: "PUT", path: "/receipts-api/void-receipt", ok: OK, json: req }, cc);
       },
     },
     payments: {
       async refund(req, cc) {
-        await send({ method: "PUT", path: "/payments-api/refunds", ok: OK_OR_CREATED, json: req satisfies RefundBody }, cc);
+        await send({ method: "PUT", path: "/payments-api/refunds", ok: OK_OR_CREATED, json: req }, cc);
       },
     },
     deadNation: {
       async book(req, cc) {
-        await send({ method: "POST", path: "/dead-nation-api/ticket/booking", ok: OK, json: req satisfies DeadNationBookingBody }, cc);
+        await send({ method: "POST", path: "/dead-nation-api/ticket/booking", ok: OK, json: req }, cc);
       },
     },
     files: {

@@ -207,7 +207,7 @@ test("Correlation-ID and traceparent reach the gateway; a gen_ id is made up whe
   t.is(withCtx!.headers.traceparent, traceparent);
   t.regex(String(withoutCtx!.headers["correlation-id"]), /^gen_[2-9A-HJ-NP-Za-km-z]{22}$/);
   t.is(withoutCtx!.headers.traceparent, undefined);
-  t.is(withCtx!.headers["idempotency-key"], undefined); // no idempotency headers (§7)
+  t.is(withCtx!.headers["idempotency-key"], undefined); // idempotency keys travel only in body fields
 });
 
 /** A partner that answers every call with `status` and `body`, whatever was asked. */
