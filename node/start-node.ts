@@ -1,7 +1,7 @@
 import moleculer, { type ServiceBroker as Broker, type ServiceSchema } from "moleculer";
 import type { AddressInfo } from "node:net";
 import { servicesOf, type Config, type ServiceName } from "../config/index.ts";
-import { createGatewayClient } from "../adapters/gateway-client.ts";
+import { createGatewayClient } from "../adapters/gateway-client/index.ts";
 import { brokerOptions } from "../moleculer.config.ts";
 import { migrateToLatest } from "../lib/database/db.ts";
 import { attachRuntime, openRuntime, type Runtime } from "../lib/runtime.ts";

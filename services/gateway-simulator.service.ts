@@ -1,5 +1,5 @@
-// Runs the fake external gateway (adapters/simulator/index.ts) inside a broker, for developer machines
-// and tests where GATEWAY_URL is unset. All behaviour lives in the lib; this only starts and stops it.
+// Runs the fake external gateway (adapters/simulator/) inside a broker, for developer machines
+// and tests where GATEWAY_URL is unset. All behaviour lives there; this only starts and stops it.
 import type { ServiceSchema } from "moleculer";
 import { startGatewaySimulator, type GatewaySimulator } from "../adapters/simulator/index.ts";
 

@@ -1,5 +1,5 @@
 import type { Context } from "moleculer";
-import type { GatewayClient } from "../adapters/gateway-client.ts";
+import type { GatewayClient } from "../adapters/gateway-client/index.ts";
 import {
   TicketBookingCanceled_v1,
   TicketBookingConfirmed_v1,

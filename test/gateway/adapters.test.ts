@@ -1,5 +1,7 @@
 import test, { type ExecutionContext } from "ava";
-import { createGatewayClient, GatewayError, isPermanentStatus, type GatewayClient } from "../../adapters/gateway-client.ts";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createGatewayClient, GatewayError, isPermanentStatus, type GatewayClient } from "../../adapters/gateway-client/index.ts";
 import { startGatewaySimulator, type GatewaySimulator } from "../../adapters/simulator/index.ts";
 
 async function setup(t: ExecutionContext, clientOpts: { timeoutMs?: number } = {}): Promise<{ sim: GatewaySimulator; gw: GatewayClient }> {
@@ -205,5 +207,42 @@ test("Correlation-ID and traceparent reach the gateway; a gen_ id is made up whe
   t.is(withCtx!.headers.traceparent, traceparent);
   t.regex(String(withoutCtx!.headers["correlation-id"]), /^gen_[2-9A-HJ-NP-Za-km-z]{22}$/);
   t.is(withoutCtx!.headers.traceparent, undefined);
-  t.is(withCtx!.headers["idempotency-key"], undefined); // the spreadsheets API takes no idempotency headers
+  t.is(withCtx!.headers["idempotency-key"], undefined); // idempotency keys travel only in body fields
+});
+
+/** A partner that answers every call with `status` and `body`, whatever was asked. */
+async function partnerAnswering(t: ExecutionContext, status: number, body: string): Promise<GatewayClient> {
+  const server = createServer((_req, res) => res.writeHead(status, { "Content-Type": "application/json" }).end(body));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return createGatewayClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+}
+
+const receiptRequest = { ticket_id: "t-8", price: { amount: "1.00", currency: "EUR" }, idempotency_key: "k-8" };
+
+test("a receipt answer the receipts contract refuses is a bad_response GatewayError naming the fields, retryable", async (t) => {
+  const gw = await partnerAnswering(t, 201, JSON.stringify({ number: "", issued_at: "yesterday" }));
+
+  const err = await t.throwsAsync(gw.receipts.issue(receiptRequest, cc), { instanceOf: GatewayError });
+  t.like(err, { kind: "bad_response", status: 201, permanent: false, path: "/receipts-api/receipts" });
+  t.regex(err!.message, /response does not match the partner's contract/);
+  t.regex(err!.message, /number: must be a non-empty string/);
+  t.regex(err!.message, /issued_at: must be an RFC 3339 time/);
+});
+
+test("a receipt answer with an offset time is read as the partner sent it", async (t) => {
+  const gw = await partnerAnswering(t, 200, JSON.stringify({ number: "R-1", issued_at: "2026-12-01T20:15:00.123456789+01:00", extra: 1 }));
+  t.deepEqual(await gw.receipts.issue(receiptRequest, cc), { number: "R-1", issued_at: "2026-12-01T20:15:00.123456789+01:00" });
+});
+
+test("spreadsheet rows that are not lists of strings, or an answer that is not JSON, are bad_response errors", async (t) => {
+  const numbers = await partnerAnswering(t, 200, JSON.stringify({ rows: [["a", 1]] }));
+  const rowsErr = await t.throwsAsync(numbers.spreadsheets.rows("s", cc), { instanceOf: GatewayError });
+  t.like(rowsErr, { kind: "bad_response", status: 200, permanent: false });
+  t.regex(rowsErr!.message, /rows\.0\.1: /);
+
+  const html = await partnerAnswering(t, 200, "<html>oops</html>");
+  const htmlErr = await t.throwsAsync(html.spreadsheets.rows("s", cc), { instanceOf: GatewayError });
+  t.like(htmlErr, { kind: "bad_response", permanent: false });
+  t.regex(htmlErr!.message, /response is not JSON: <html>oops<\/html>/);
 });

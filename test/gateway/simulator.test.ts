@@ -268,3 +268,28 @@ test("gateway-simulator Moleculer service starts the simulator and stops it", as
   }
   await t.throwsAsync(fetch(`${url}/_simulator`));
 });
+
+test("validation: a 400 names every field the partner's contract refuses, and stores nothing", async (t) => {
+  const s = await sim(t);
+  const r = await req(s.url, "PUT", "/receipts-api/receipts", { ticket_id: "", price: { money_amount: "1" }, idempotency_key: "k" });
+  t.is(r.status, 400);
+  t.deepEqual(
+    r.body.details.map((d: { field: string }) => d.field),
+    ["ticket_id", "price.money_currency"],
+  );
+  t.regex(r.body.error, /ticket_id: must be a non-empty string/);
+  const halfTicket = await req(s.url, "POST", "/dead-nation-api/ticket/booking", { ...booking, number_of_tickets: 1.5 });
+  t.is(halfTicket.status, 400);
+  t.like(halfTicket.body.details, [{ field: "number_of_tickets" }]);
+  t.is(s.state.receipts.size + s.state.deadNationBookings.length, 0);
+});
+
+test("client mistakes on the simulator's own surface are 400, not 500: a bad fault regex, a bad %-escape", async (t) => {
+  const s = await sim(t);
+  const fault = await req(s.url, "POST", "/_simulator/faults", { path: "(", regex: true });
+  t.is(fault.status, 400);
+  t.regex(fault.body.error, /path is not a regular expression/);
+  const file = await req(s.url, "PUT", "/files-api/files/%E0%A4%A/content", "x", "text/plain");
+  t.is(file.status, 400);
+  t.is(s.state.files.size, 0);
+});

@@ -1,0 +1,18 @@
+// Dead Nation: every booking is kept (it takes no idempotency key) and, when auto-confirming, each
+// is confirmed by calling the app back (dead-nation-callback.ts) after the answer went out.
+import { DeadNationBookingBody, type DeadNationBookingAnswer } from "../../contracts/partners.ts";
+import { headerValue, parseBody, type Incoming, type Reply, type Route } from "./http.ts";
+import type { GatewaySimulatorState, StoredBooking } from "./state.ts";
+
+export type ConfirmBooking = (booking: StoredBooking, correlationId: string | undefined) => void;
+
+export function deadNationRoutes(state: GatewaySimulatorState, confirm: ConfirmBooking | undefined): Route[] {
+  return [{ method: "POST", pattern: /^\/dead-nation-api\/ticket\/booking$/, handle: (incoming) => book(state, confirm, incoming) }];
+}
+
+function book(state: GatewaySimulatorState, confirm: ConfirmBooking | undefined, { raw, headers }: Incoming): Reply {
+  const booking: StoredBooking = { ...parseBody(DeadNationBookingBody, raw), received_at: new Date().toISOString() };
+  state.deadNationBookings.push(booking);
+  confirm?.(booking, headerValue(headers["correlation-id"]));
+  return { status: 200, body: { booking_id: booking.booking_id } satisfies DeadNationBookingAnswer };
+}
