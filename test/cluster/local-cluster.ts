@@ -73,7 +73,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     async startNode(name, services, env = {}) {
       const node = spawnNodeProcess({
         name,
-        env: { ...shared, NODE_ID: name, SERVICES: services.join(","), PORT: services.includes("api") ? String(port) : "0", ...env },
+        env: {
+          ...shared,
+          NODE_ID: name,
+          SERVICES: services.join(","),
+          PORT: services.some((s) => s === "api" || s === "api-gateway") ? String(port) : "0",
+          ...env,
+        },
         onLine: (line) => output.push(`${name} | ${line}`),
       });
       processes.set(name, node);

@@ -180,7 +180,7 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
             ...extraEnv,
             NODE_ID: name,
             SERVICES: services.join(","),
-            PORT: services.includes("api") ? String(apiPort) : "0",
+            PORT: services.some((s) => s === "api" || s === "api-gateway") ? String(apiPort) : "0",
             METRICS_PORT: String(metricsPort),
           },
           onLine: (line) => {
