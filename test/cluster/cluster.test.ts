@@ -19,7 +19,7 @@ const answers: { what: string; status: number }[] = [];
 
 test.before(async () => {
   cluster = await startLocalCluster();
-  await cluster.startNode("gateway", ["api"]);
+  await cluster.startNode("gateway", ["api-gateway"]);
   await Promise.all([cluster.startNode("worker-1", workerServices), cluster.startNode("worker-2", workerServices)]);
   await eventually(async () => (await http("GET", "/api/shows")).status === 200);
   const show = await http("POST", "/api/shows", {
