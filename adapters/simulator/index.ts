@@ -7,6 +7,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { errorMessage } from "../../lib/errors.ts";
+import { partnerSignatureHeaders } from "../../lib/http/auth/partner-signature.ts";
 
 export interface SimulatorLogger {
   info(obj: object, msg?: string): void;
@@ -20,6 +21,7 @@ export interface GatewaySimulatorOptions {
   autoConfirmDeadNation?: boolean; // default true when callbackBaseUrl is given
   ticketPrice?: { amount: string; currency: string }; // default 50.00 EUR
   callbackRetryDelaysMs?: number[]; // waits between callback attempts; default [100, 300, 1000, 2000]
+  signingSecret?: string; // PARTNER_SIGNING_SECRET: callbacks carry Tickets-Signature
   logger?: SimulatorLogger;
 }
 
@@ -425,6 +427,7 @@ export async function startGatewaySimulator(opts: GatewaySimulatorOptions = {}):
     const headers: Record<string, string> = {
       "Content-Type": "application/json",
       "Idempotency-Key": `dead-nation-${booking.booking_id}`,
+      ...partnerSignatureHeaders(opts.signingSecret, payload),
     };
     if (correlationId) headers["Correlation-ID"] = correlationId;
 
