@@ -28,7 +28,7 @@ const staff: Record<string, string[]>[] = [{ bearerToken: [] }, { sessionCookie:
 
 function securityOf(requirement: Requirement): Record<string, string[]>[] {
   if (requirement === "partner-or-operator") return [{ partnerSignature: [] }, ...staff];
-  if (requirement === "open" || requirement === "readiness") return [];
+  if (requirement === "open" || requirement === "readiness" || requirement === "liveness") return [];
   if (requirement === "scrape") return [{ bearerToken: [] }];
   return staff;
 }

@@ -18,17 +18,18 @@ export interface RateLimitOptions {
 }
 
 /**
- * Fixed-window counters in Redis, shared by every gateway node, so a cluster limits a client as one.
+ * Counters in Redis per client and window (opened by the client's first event), shared by every gateway node, so a cluster limits a client as one.
  * Without Redis the limits are not enforced (the callers' credentials still are): an outage of the
  * mirror's store must not lock staff out.
  */
 export function redisRateLimiter({ redis, keyPrefix, windowMs, limits, onRedisError }: RateLimitOptions): RateLimiter {
-  const keyOf = (bucket: RateBucket, client: string) => `${keyPrefix}ratelimit:${bucket}:${client}:${Math.floor(Date.now() / windowMs)}`;
+  const keyOf = (bucket: RateBucket, client: string) => `${keyPrefix}ratelimit:${bucket}:${client}`;
   const counted = async (bucket: RateBucket, client: string, increment: boolean): Promise<number> => {
     const key = keyOf(bucket, client);
     try {
       if (!increment) return Number((await redis.get(key)) ?? 0);
-      const [[, count]] = (await redis.multi().incr(key).pexpire(key, windowMs).exec()) as [[Error | null, number]];
+      // The window opens with the client's first event and the key expires with it.
+      const [, [, count]] = (await redis.multi().set(key, 0, "PX", windowMs, "NX").incr(key).exec()) as [unknown, [Error | null, number]];
       return count;
     } catch (error) {
       onRedisError(error as Error);

@@ -2,10 +2,11 @@ import type { Role } from "./roles.ts";
 
 /**
  * What a route asks of its caller: a staff role; a partner signature or an operator (the Pending
- * page posts callbacks by hand); the scrape token or an admin; or nothing (liveness, the docs).
+ * page posts callbacks by hand); the scrape token or an admin; or nothing (the docs, rate-limited
+ * per client; liveness, never limited, as probes come often from one address).
  * `GET /ready` is open but shows its checks only to a scraper or an admin.
  */
-export type Requirement = { role: Role } | "partner-or-operator" | "scrape" | "readiness" | "open";
+export type Requirement = { role: Role } | "partner-or-operator" | "scrape" | "readiness" | "open" | "liveness";
 
 const viewer = { role: "viewer" } as const;
 const operator = { role: "operator" } as const;
@@ -25,7 +26,7 @@ export const apiAccess: Record<string, Requirement> = {
 
 /** The operational routes outside `/api`'s table, by full path. */
 const operationalAccess: Record<string, Requirement> = {
-  "GET /health": "open",
+  "GET /health": "liveness",
   "GET /ready": "readiness",
   "GET /metrics": "scrape",
   "GET /api/openapi.json": "open",
