@@ -51,7 +51,7 @@ function corsSettings(config: Config) {
   return {
     origin: config.CORS_ORIGINS,
     methods: ["GET", "POST", "PUT", "DELETE"],
-    allowedHeaders: ["Content-Type", "Idempotency-Key", "Correlation-ID", "traceparent", "tracestate"],
+    allowedHeaders: ["Content-Type", "Authorization", "Idempotency-Key", "Correlation-ID", "traceparent", "tracestate"],
     exposedHeaders: ["Correlation-ID", "X-Request-Id", "X-Trace-ID", "Idempotent-Replayed"],
     maxAge: 600,
   };
