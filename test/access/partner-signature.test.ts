@@ -130,3 +130,24 @@ for (const [name, make, reason] of refusals) {
     t.is(sys.sim.state.calls.length, calls, "no gateway call");
   });
 }
+
+test.serial("a callback that failed on our side (5xx) may be retried with the same signature, and then counts once", async (t) => {
+  // A cluster whose only node has no tickets service: the callback is accepted at the door, then 503.
+  const lonely = await startTestSystem({ env: { SERVICES: "api", PARTNER_SIGNING_SECRET: SECRET } });
+  try {
+    const body = callback();
+    const headers = { "Tickets-Signature": signatureHeaderValue(SECRET, body), "Idempotency-Key": randomUUID() };
+    const failed = await lonely.http("POST", "/api/tickets-status", body, headers);
+    t.is(failed.status, 503);
+    const signature = headers["Tickets-Signature"].split("v1=")[1];
+    await eventually(async () => (await lonely.node.runtime.db("partner_signatures_seen").where({ signature }).first()) === undefined);
+    const worker = await lonely.startNode({ SERVICES: "tickets" });
+    await lonely.node.broker.waitForServices(["tickets"], 15_000);
+    const retried = await lonely.http("POST", "/api/tickets-status", body, headers);
+    t.is(retried.status, 200);
+    t.is((await lonely.http("POST", "/api/tickets-status", body, headers)).status, 401, "accepted once, then a replay");
+    await worker.stop();
+  } finally {
+    await lonely.stop();
+  }
+});
