@@ -98,6 +98,21 @@ test.serial("CSRF: a page of another origin posting with the staff cookie is ref
   }
 });
 
+test.serial("in development mode (nothing configured) the console opens every page without signing in", async (t) => {
+  const open = await startTestSystem({ env: { SERVICES: "api,shows" } });
+  const page = await browser.newPage();
+  page.on("pageerror", (error) => scriptErrors.push(error.message));
+  try {
+    await page.goto(`${open.url}/#/book`);
+    await page.locator("h1", { hasText: "Book tickets" }).waitFor();
+    t.deepEqual(await visibleNav(page), expectedPages.operator);
+    t.false(await page.locator("#site-user").isVisible(), "no one is signed in, no sign-out button");
+  } finally {
+    await page.close();
+    await open.stop();
+  }
+});
+
 test.serial("no script errors in any page", (t) => {
   t.deepEqual(scriptErrors, []);
 });
