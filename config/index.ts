@@ -46,7 +46,19 @@ export const EnvSchema = z.object({
     .default(""),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** An admin API token that needs no user (Bearer); setting it switches access control on. */
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Shared with Dead Nation: callbacks carry `Tickets-Signature` made with it; setting it switches access control on. */
+  PARTNER_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Bearer token a Prometheus scraper presents for /metrics and the detailed /ready of the api port. */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** How long a console sign-in lasts. */
+  SESSION_TTL_MS: positiveInt(8 * 60 * 60_000),
+  /** Per client and window, shared by every gateway node (Redis): sign-in attempts, failed credential checks, anonymous calls. */
+  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  RATE_LIMIT_SIGN_IN: positiveInt(10),
+  RATE_LIMIT_AUTH_FAILURES: positiveInt(20),
+  RATE_LIMIT_ANONYMOUS: positiveInt(300),
   /** Port of this node's own /metrics, /health and /ready (for nodes without the api-gateway); unset ⇒ none. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Origins allowed to call the API cross-origin; empty ⇒ CORS off (the web UI is same-origin). */

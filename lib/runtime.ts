@@ -6,6 +6,8 @@ import { errorMessage } from "./errors.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./messaging/jetstream.ts";
 import type { Logger } from "./observability/logger.ts";
 import { sweepIdempotencyKeys } from "./http/idempotency.ts";
+import { staffRepository } from "./http/auth/staff-repository.ts";
+import { SIGNATURE_TOLERANCE_S } from "./http/auth/partner-signature.ts";
 import { OutboxRelay } from "./messaging/relay.ts";
 import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror } from "./redis-mirror/mirror.ts";
 import { createTopology, type Topology } from "./messaging/topology.ts";
@@ -146,7 +148,18 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
             (removed) => removed > 0 && logger.debug({ removed }, "expired idempotency keys removed"),
             (error) => logger.warn({ err: error.message }, "idempotency key sweep failed"),
           );
-        housekeeping ??= setInterval(sweep, Math.min(config.IDEMPOTENCY_RETENTION_MS, 60_000)).unref();
+        // A signature older than twice the tolerance fails its timestamp check anyway.
+        const sweepAccess = () =>
+          staffRepository(db)
+            .sweep(2 * SIGNATURE_TOLERANCE_S * 1000)
+            .catch((error) => logger.warn({ err: error.message }, "expired sessions and partner signatures sweep failed"));
+        housekeeping ??= setInterval(
+          () => {
+            void sweep();
+            void sweepAccess();
+          },
+          Math.min(config.IDEMPOTENCY_RETENTION_MS, 60_000),
+        ).unref();
       },
       async close() {
         clearInterval(housekeeping);

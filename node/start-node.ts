@@ -66,7 +66,11 @@ export async function startNode(config: Config): Promise<TicketsNode> {
     if (!config.GATEWAY_URL) {
       broker.createService({
         ...GatewaySimulatorService,
-        settings: { port: config.GATEWAY_SIMULATOR_PORT, callbackBaseUrl: `http://127.0.0.1:${config.PORT}` },
+        settings: {
+          port: config.GATEWAY_SIMULATOR_PORT,
+          callbackBaseUrl: `http://127.0.0.1:${config.PORT}`,
+          signingSecret: config.PARTNER_SIGNING_SECRET,
+        },
       });
     }
     for (const name of servicesOf(config)) broker.createService(serviceCatalog[name]);

@@ -6,7 +6,11 @@ import { requestHeader, stampRequest, type StampedRequest } from "../lib/http/re
 import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { runtimeOf } from "../lib/runtime.ts";
 import { isUiPageRequest, sendUiShell, webUiServer } from "../lib/http/web-ui.ts";
-import { checkAdminAccess } from "../lib/http/admin-access.ts";
+import { type AccessControl, createAccessControl } from "../lib/http/auth/index.ts";
+import { authorizeAlias, guardAdminRoute, keepRawBody, seesReadinessDetails } from "../lib/http/auth/route-guards.ts";
+import { sessionRoute } from "../lib/http/auth/session-route.ts";
+import { withSecurity } from "../lib/http/auth/openapi-security.ts";
+import { passesEdgeChecks } from "../lib/http/edge-guards.ts";
 import { HttpError } from "../lib/http/http-errors.ts";
 import { aliasesOf, publicApi } from "../lib/http/api-routes.ts";
 import { observeRequest } from "../lib/http/observe-request.ts";
@@ -19,6 +23,7 @@ type GatewayThis = ServiceSchema & {
   broker: Context["broker"];
   settings: ApiSettingsSchema;
   openApi?: OpenApiDocument;
+  access: AccessControl;
   resolveAlias(url: string, method?: string): unknown;
 };
 
@@ -36,7 +41,7 @@ function carryRequestMeta(ctx: Context<unknown, RequestMeta>, _route: unknown, r
 /** The OpenAPI document of the `/api` route as this gateway serves it, built once. */
 function openApiOf(service: GatewayThis): OpenApiDocument {
   const apiRoute = service.settings.routes!.find((route) => route.path === "/api")!;
-  service.openApi ??= buildOpenApiDocument(apiRoute.aliases ?? {}, publicApi);
+  service.openApi ??= withSecurity(buildOpenApiDocument(apiRoute.aliases ?? {}, publicApi));
   return service.openApi;
 }
 
@@ -46,7 +51,7 @@ function corsSettings(config: Config) {
   return {
     origin: config.CORS_ORIGINS,
     methods: ["GET", "POST", "PUT", "DELETE"],
-    allowedHeaders: ["Content-Type", "Idempotency-Key", "Correlation-ID", "traceparent", "tracestate"],
+    allowedHeaders: ["Content-Type", "Authorization", "Idempotency-Key", "Correlation-ID", "traceparent", "tracestate"],
     exposedHeaders: ["Correlation-ID", "X-Request-Id", "X-Trace-ID", "Idempotent-Replayed"],
     maxAge: 600,
   };
@@ -74,7 +79,8 @@ const ApiGatewayService: GatewaySchema = {
         path: "/api",
         mappingPolicy: "restrict",
         autoAliases: false,
-        bodyParsers: { json: { limit: "256kb", strict: true } },
+        bodyParsers: { json: { limit: "256kb", strict: true, verify: keepRawBody } },
+        authorization: "authorizeAlias",
         // The public routes and their documentation: lib/http/api-routes.ts (GET /api/openapi.json).
         aliases: {
           ...aliasesOf(publicApi),
@@ -82,20 +88,20 @@ const ApiGatewayService: GatewaySchema = {
         onBeforeCall: carryRequestMeta,
       },
       {
-        // Operators only: 404 without ADMIN_TOKEN, 401 without the right bearer token.
+        // Admins only: 404 in development mode, 401/403 without an admin token or session (lib/http/auth/).
         path: "/admin",
         mappingPolicy: "restrict",
         autoAliases: false,
         bodyParsers: { json: { limit: "64kb", strict: true } },
         use: [
-          function adminGate(
+          async function adminGate(
             this: GatewayThis,
             req: StampedRequest & { parsedUrl: string },
             res: ServerResponse,
             next: (err?: unknown) => void,
           ) {
             try {
-              checkAdminAccess(runtimeOf(this.broker).config.ADMIN_TOKEN, req, res);
+              await guardAdminRoute(this.access, req, res);
               // An unknown admin path is a JSON 404, not the web UI's page fallback.
               if (!this.resolveAlias(req.parsedUrl, req.method)) throw new HttpError(404, "Not found");
               next();
@@ -115,11 +121,13 @@ const ApiGatewayService: GatewaySchema = {
         },
         onBeforeCall: carryRequestMeta,
       },
+      sessionRoute(),
       {
         path: "/",
         mappingPolicy: "restrict",
         autoAliases: false,
         bodyParsers: false,
+        authorization: "authorizeAlias",
         aliases: {
           "GET /health"(req: StampedRequest, res: ServerResponse) {
             stampRequest(req, res);
@@ -139,7 +147,7 @@ const ApiGatewayService: GatewaySchema = {
           },
           async "GET /ready"(this: GatewayThis, req: StampedRequest, res: ServerResponse) {
             stampRequest(req, res);
-            await sendReadiness(this.broker, runtimeOf(this.broker), res);
+            await sendReadiness(this.broker, runtimeOf(this.broker), res, seesReadinessDetails(this.access, req));
           },
         },
       },
@@ -179,11 +187,21 @@ const ApiGatewayService: GatewaySchema = {
   /** The browser UI (web/) for whatever no route claims; see send404 for its deep links. */
   created() {
     this.serve = webUiServer();
+    this.access = createAccessControl(runtimeOf(this.broker), this.logger);
+  },
+
+  /** Says loudly when the node runs open (development mode). */
+  async started() {
+    await this.access.announce();
   },
 
   methods: {
+    /** The access check of every routed alias (lib/http/auth/). */
+    authorizeAlias,
+
     /** Every request, routed or not, runs in its HTTP server span and is counted by route and status. */
     httpHandler(this: GatewayThis, req: StampedRequest, res: ServerResponse, next?: unknown) {
+      if (!passesEdgeChecks(req, res)) return;
       return observeRequest(req, res, () => ApiGateway.methods!.httpHandler!.call(this, req, res, next));
     },
 

@@ -11,6 +11,8 @@ export interface GatewaySimulatorSettings {
   callbackBaseUrl?: string;
   autoConfirmDeadNation?: boolean;
   ticketPrice?: { amount: string; currency: string };
+  /** Signs Dead Nation's callbacks (PARTNER_SIGNING_SECRET). */
+  signingSecret?: string;
 }
 
 interface GatewaySimulatorVars {
@@ -25,8 +27,16 @@ const GatewaySimulatorService: ServiceSchema<GatewaySimulatorSettings, Record<st
   },
 
   async started() {
-    const { port, host, callbackBaseUrl, autoConfirmDeadNation, ticketPrice } = this.settings;
-    this.simulator = await startGatewaySimulator({ port, host, callbackBaseUrl, autoConfirmDeadNation, ticketPrice, logger: this.logger });
+    const { port, host, callbackBaseUrl, autoConfirmDeadNation, ticketPrice, signingSecret } = this.settings;
+    this.simulator = await startGatewaySimulator({
+      port,
+      host,
+      callbackBaseUrl,
+      autoConfirmDeadNation,
+      ticketPrice,
+      signingSecret,
+      logger: this.logger,
+    });
   },
 
   async stopped() {

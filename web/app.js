@@ -1,18 +1,22 @@
 // The hash router: #/<page>?<query>. Each page module exports mount(root, { query, signal }).
+// A page names the least role that may use it; the nav shows only the signed-in role's pages.
 import * as shows from "./pages/shows.js";
 import * as book from "./pages/book.js";
 import * as pending from "./pages/pending.js";
 import * as tickets from "./pages/tickets.js";
 import * as ops from "./pages/ops.js";
+import * as signInPage from "./pages/sign-in.js";
+import { loadSession, mayUse, needsSignIn, session, signOut } from "./lib/session.js";
 
 const pages = {
-  shows: { title: "Shows", module: shows },
-  book: { title: "Book tickets", module: book },
-  pending: { title: "Pending callbacks", module: pending },
-  tickets: { title: "Tickets", module: tickets },
-  ops: { title: "Ops report", module: ops },
+  shows: { title: "Shows", module: shows, role: "viewer" },
+  book: { title: "Book tickets", module: book, role: "operator" },
+  pending: { title: "Pending callbacks", module: pending, role: "operator" },
+  tickets: { title: "Tickets", module: tickets, role: "viewer" },
+  ops: { title: "Ops report", module: ops, role: "viewer" },
 };
 const defaultPage = "shows";
+const signInRoute = "sign-in";
 
 const root = document.getElementById("main");
 let leaving = null;
@@ -23,25 +27,47 @@ function parseHash() {
   return { name: path.split("/")[0], query: new URLSearchParams(search) };
 }
 
-function render() {
-  const { name, query } = parseHash();
-  const page = pages[name];
-  if (!page) {
-    location.replace(`#/${defaultPage}`);
-    return;
-  }
+/** The nav and the header's user line for the current session. */
+function showSession() {
+  for (const link of document.querySelectorAll(".site-nav a")) link.hidden = !mayUse(pages[link.dataset.route].role);
+  const { user } = session();
+  const userLine = document.getElementById("site-user");
+  userLine.hidden = user === null;
+  document.getElementById("site-user-name").textContent = user ? `${user.username} (${user.role})` : "";
+}
+
+function mountPage(name, title, mount) {
   leaving?.abort();
   leaving = new AbortController();
-  document.title = `${page.title} · Tickets`;
+  document.title = `${title} · Tickets`;
   for (const link of document.querySelectorAll(".site-nav a")) {
     if (link.dataset.route === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   root.replaceChildren();
   root.dataset.page = name;
-  page.module.mount(root, { query, signal: leaving.signal });
+  mount(leaving.signal);
   root.querySelector("h1")?.focus({ preventScroll: true });
   window.scrollTo(0, 0);
+}
+
+function render() {
+  const { name, query } = parseHash();
+  showSession();
+  if (needsSignIn()) {
+    const wanted = name === signInRoute ? defaultPage : name;
+    mountPage(signInRoute, "Sign in", () =>
+      signInPage.mount(root, { onSignedIn: () => (location.hash === `#/${wanted}` ? render() : location.replace(`#/${wanted}`)) }),
+    );
+    return;
+  }
+  const page = pages[name];
+  if (!page || !mayUse(page.role)) {
+    const allowed = Object.keys(pages).find((candidate) => mayUse(pages[candidate].role)) ?? defaultPage;
+    location.replace(`#/${pages[defaultPage] && mayUse(pages[defaultPage].role) ? defaultPage : allowed}`);
+    return;
+  }
+  mountPage(name, page.title, (signal) => page.module.mount(root, { query, signal }));
 }
 
 // The original's links were paths (/app/shows); the gateway serves this shell for any page path,
@@ -52,5 +78,13 @@ if (location.pathname !== "/") {
   history.replaceState(null, "", `/${hash}`);
 }
 
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await signOut();
+  render();
+});
+// The API answered 401 (the session expired or was ended elsewhere): ask who we are again.
+window.addEventListener("tickets:unauthorized", () => loadSession().then(render));
 window.addEventListener("hashchange", render);
-render();
+loadSession().then(render, (error) => {
+  root.replaceChildren(document.createTextNode(error.message));
+});

@@ -5,6 +5,7 @@ import { setImmediate, setTimeout } from "node:timers/promises";
 import type { z } from "zod";
 import type { TicketsStatusRequest } from "../../contracts/http.ts";
 import { errorMessage } from "../../lib/errors.ts";
+import { partnerSignatureHeaders } from "../../lib/http/auth/partner-signature.ts";
 import type { ConfirmBooking } from "./dead-nation.ts";
 import type { CallbackAttempt, GatewaySimulatorState, StoredBooking } from "./state.ts";
 
@@ -20,6 +21,8 @@ export interface CallbackOptions {
   /** Waits between attempts; one attempt more than there are delays. */
   retryDelaysMs: readonly number[];
   log: SimulatorLogger;
+  /** PARTNER_SIGNING_SECRET: each callback carries its Tickets-Signature. */
+  signingSecret?: string;
   /** Aborted when the simulator closes: no further attempt starts. */
   signal: AbortSignal;
 }
@@ -62,13 +65,15 @@ function callbackFor(opts: CallbackOptions, booking: StoredBooking, correlationI
       customer_email: booking.customer_address,
     })),
   };
+  const body = JSON.stringify(payload);
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
     "Idempotency-Key": `dead-nation-${booking.booking_id}`,
+    ...partnerSignatureHeaders(opts.signingSecret, body),
   };
   if (correlationId) headers["Correlation-ID"] = correlationId;
   const url = `${opts.callbackBaseUrl}/api/tickets-status`;
-  return { url, booking_id: booking.booking_id, init: { method: "POST", headers, body: JSON.stringify(payload) } };
+  return { url, booking_id: booking.booking_id, init: { method: "POST", headers, body } };
 }
 
 async function deliver(opts: CallbackOptions, callback: Callback): Promise<void> {

@@ -30,6 +30,7 @@ export interface GatewaySimulatorOptions {
   autoConfirmDeadNation?: boolean; // default true when callbackBaseUrl is given
   ticketPrice?: { amount: string; currency: string }; // default 50.00 EUR
   callbackRetryDelaysMs?: number[]; // waits between callback attempts; default [100, 300, 1000, 2000]
+  signingSecret?: string; // PARTNER_SIGNING_SECRET: callbacks carry Tickets-Signature
   logger?: SimulatorLogger;
 }
 
@@ -64,6 +65,7 @@ export async function startGatewaySimulator(opts: GatewaySimulatorOptions = {}):
     ticketPrice: opts.ticketPrice ?? { amount: "50.00", currency: "EUR" },
     retryDelaysMs: opts.callbackRetryDelaysMs ?? [100, 300, 1000, 2000],
     log,
+    signingSecret: opts.signingSecret,
     signal: closing.signal,
   });
   const confirm = autoConfirm && callbackBaseUrl ? callbacks.confirmLater : undefined;

@@ -13,11 +13,14 @@ export async function sendMetrics(broker: ServiceBroker, runtime: Runtime, res: 
   res.end(body);
 }
 
-/** Answers GET /ready: 200 when this node can do its work, 503 otherwise, with every check. */
-export async function sendReadiness(broker: ServiceBroker, runtime: Runtime, res: ServerResponse): Promise<void> {
+/**
+ * Answers GET /ready: 200 when this node can do its work, 503 otherwise, with every check when
+ * `detailed` (the metrics port, a scraper, an admin); others learn only ready or not, and the access mode.
+ */
+export async function sendReadiness(broker: ServiceBroker, runtime: Runtime, res: ServerResponse, detailed = true): Promise<void> {
   const report = await readiness(broker, runtime);
   res.writeHead(report.ready ? 200 : 503, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
-  res.end(JSON.stringify(report));
+  res.end(JSON.stringify(detailed ? report : { ready: report.ready, access: report.access }));
 }
 
 export interface OpsServer {

@@ -2,10 +2,13 @@ import type { ServiceBroker } from "moleculer";
 import type { Runtime } from "../runtime.ts";
 import { errorMessage } from "../errors.ts";
 import { withTimeout } from "../timeout.ts";
+import { type AccessMode, accessModeOf } from "../http/auth/access-mode.ts";
 
 export interface ReadinessReport {
   ready: boolean;
   services: "started" | "starting";
+  /** `development`: no credential is configured and every route is open. */
+  access: AccessMode;
   checks: Record<string, { status: "up" | "down" | "degraded"; error?: string }>;
 }
 
@@ -30,5 +33,6 @@ export async function readiness(broker: ServiceBroker, runtime: Runtime): Promis
   ]);
   const checks = { postgres, nats, jetstream, redis: redis.status === "up" ? redis : { ...redis, status: "degraded" as const } };
   const required = [postgres, nats, jetstream].every((c) => c.status === "up");
-  return { ready: broker.started && required, services: broker.started ? "started" : "starting", checks };
+  const access = await accessModeOf(runtime.config, runtime.db);
+  return { ready: broker.started && required, services: broker.started ? "started" : "starting", access, checks };
 }

@@ -16,7 +16,8 @@ let deadLetterId: number;
 
 test.before(async () => {
   sys = await startTestSystem();
-  guarded = await sys.startNode({ SERVICES: "api", ADMIN_TOKEN, CORS_ORIGINS: UI_ORIGIN });
+  // Its tests send wrong credentials on purpose, more than the default limit of failed checks allows.
+  guarded = await sys.startNode({ SERVICES: "api", ADMIN_TOKEN, CORS_ORIGINS: UI_ORIGIN, RATE_LIMIT_AUTH_FAILURES: "1000" });
   guardedUrl = `http://127.0.0.1:${guarded.httpPort}`;
   await guarded.broker.waitForServices(["admin", "tickets"], 15_000);
   [{ id: deadLetterId }] = await sys.node.runtime

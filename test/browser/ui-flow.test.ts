@@ -1,13 +1,17 @@
 import test from "ava";
 import type { Page } from "playwright-core";
+import { randomUUID } from "node:crypto";
+import { bearer, createStaff, type StaffMember } from "../access/staff.ts";
 import { startTestSystem, type TestSystem } from "../support/system.ts";
 import { launchBrowser, screenshotBothWidths, type Browser } from "./browser.ts";
 
 // One staff member's day in a real Chromium against the whole system (real Postgres, JetStream,
 // Redis; only the gateway is the HTTP simulator). The steps share state and run in order; each
-// names what it needs from the one before, so a failure says which step broke.
+// names what it needs from the one before, so a failure says which step broke. Access control is on
+// (a partner signing secret is configured) and the staff member signs in as an operator first.
 
 let sys: TestSystem;
+let operator: StaffMember;
 let browser: Browser;
 let page: Page;
 /** A second tab that stays on the ops report for the whole flow: it must update without reloads. */
@@ -20,7 +24,8 @@ const customerEmail = "fan@example.com";
 test.before(async (t) => {
   // Logged so a slow or hung start on a busy machine says which half it was.
   let started = Date.now();
-  sys = await startTestSystem();
+  sys = await startTestSystem({ env: { PARTNER_SIGNING_SECRET: `partner-${randomUUID()}` } });
+  operator = await createStaff(sys, "operator");
   t.log(`system started in ${Date.now() - started} ms`);
   started = Date.now();
   browser = await launchBrowser();
@@ -62,6 +67,15 @@ async function apiResponse(p: Page, method: string, path: string, action: () => 
   ]);
   return { status: response.status(), body: await response.json().catch(() => null) };
 }
+
+test.serial("signing in as an operator opens the console", async (t) => {
+  await page.goto(`${sys.url}/#/shows`);
+  await page.getByLabel("User name").fill(operator.username);
+  await page.getByLabel("Password").fill(operator.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("h1", { hasText: "Shows" }).waitFor();
+  t.is(await page.locator("#site-user-name").textContent(), `${operator.username} (operator)`);
+});
 
 test.serial("empty states: no shows, no tickets, no bookings", async (t) => {
   await page.goto(`${sys.url}/#/shows`);
@@ -214,7 +228,7 @@ test.serial("Ops report: confirmed, printed and receipt times fill in for both t
 test.serial("Ops report: filtering by receipt date keeps matching bookings and says when none match", async (t) => {
   const bookingId = needs("bookingId", "Book tickets");
   const tickets = needs("tickets", "Pending callbacks");
-  const { body } = await sys.http("GET", `/api/ops/bookings/${bookingId}`);
+  const { body } = await sys.http("GET", `/api/ops/bookings/${bookingId}`, undefined, bearer(operator.token));
   const receiptDate = String(body.tickets[tickets[0]!].receipt_issued_at).slice(0, 10);
 
   await page.goto(`${sys.url}/#/ops`);
@@ -239,7 +253,7 @@ test.serial("Ops report: filtering by receipt date keeps matching bookings and s
 });
 
 test.serial("an error from the API is shown with a way to retry: a malformed date in an ops report link", async (t) => {
-  const refused = await sys.http("GET", "/api/ops/bookings?receipt_issue_date=2026-13-45");
+  const refused = await sys.http("GET", "/api/ops/bookings?receipt_issue_date=2026-13-45", undefined, bearer(operator.token));
   t.is(refused.status, 400);
   await page.goto(`${sys.url}/#/ops?receipt_issue_date=2026-13-45`);
   const alert = page.getByRole("alert");

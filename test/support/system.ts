@@ -151,6 +151,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const callbackPort = options.deadNationCallbacks ? await freePort() : undefined;
   const resources = await isolatedResources("t", {
     ...(callbackPort !== undefined ? { callbackBaseUrl: `http://127.0.0.1:${callbackPort}` } : {}),
+    signingSecret: options.env?.PARTNER_SIGNING_SECRET,
     ...options.simulator,
   });
   const { namespace, sim } = resources;

@@ -1,4 +1,6 @@
 // Same-origin calls to the Tickets API: paths are absolute ("/api/..."), never a hard-coded host.
+// The session cookie goes along by itself; changes also carry the session's CSRF token.
+import { session } from "./session.js";
 
 /** A failed request: HTTP status (0 when the server could not be reached), message and field details. */
 export class ApiError extends Error {
@@ -13,6 +15,8 @@ export class ApiError extends Error {
 /** Sends one request; resolves with `{ status, headers, data }` or rejects with an ApiError. */
 export async function request(method, path, { body, headers = {}, signal } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers }, signal };
+  const { csrfToken } = session();
+  if (csrfToken && method !== "GET") init.headers["X-CSRF-Token"] = csrfToken;
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -33,6 +37,7 @@ export async function request(method, path, { body, headers = {}, signal } = {})
       data = text;
     }
   }
+  if (response.status === 401) window.dispatchEvent(new Event("tickets:unauthorized"));
   if (!response.ok) {
     const message = typeof data?.error === "string" ? data.error : `The request failed (HTTP ${response.status}).`;
     throw new ApiError(response.status, message, Array.isArray(data?.details) ? data.details : []);

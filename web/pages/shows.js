@@ -2,23 +2,22 @@ import { api } from "../lib/api.js";
 import { emptyState, errorState, h, loadingState, pageHeader, replace, toast, uuid } from "../lib/dom.js";
 import { field, formAlert, onSubmit, fieldValue } from "../lib/forms.js";
 import { formatShowTime } from "../lib/format.js";
+import { mayUse } from "../lib/session.js";
 
 export function mount(root, { signal }) {
   const listSection = h("section", { class: "card", "aria-labelledby": "shows-list-title" });
-  const form = createForm(() => loadShows(listSection, signal));
-  root.append(
-    pageHeader("Shows", "Create a show, then sell its seats on the Book tickets page."),
-    h(
-      "div",
-      { class: "stack" },
-      h(
+  // Viewers see the list; creating shows is an operator's work.
+  const createSection = mayUse("operator")
+    ? h(
         "section",
         { class: "card card--form", "aria-labelledby": "create-show-title" },
         h("h2", { id: "create-show-title" }, "Create a show"),
-        form,
-      ),
-      listSection,
-    ),
+        createForm(() => loadShows(listSection, signal)),
+      )
+    : null;
+  root.append(
+    pageHeader("Shows", "Create a show, then sell its seats on the Book tickets page."),
+    h("div", { class: "stack" }, createSection, listSection),
   );
   loadShows(listSection, signal);
 }

@@ -1,6 +1,7 @@
 import { api } from "../lib/api.js";
 import { emptyState, errorState, h, loadingState, pageHeader, replace, toast } from "../lib/dom.js";
 import { formatPrice, formatTime, isSet } from "../lib/format.js";
+import { mayUse } from "../lib/session.js";
 
 /** Tickets whose refund was requested from this tab and is not yet visible in the ops report. */
 const requestedKey = "tickets.refunds.requested";
@@ -119,7 +120,13 @@ function ticketsTable(tickets, refunded, dialog, reload) {
             { class: "actions" },
             h(
               "button",
-              { type: "button", class: "btn btn--danger btn--small", disabled: isRefunded, onclick: () => dialog.open(ticket, reload) },
+              {
+                type: "button",
+                class: "btn btn--danger btn--small",
+                disabled: isRefunded,
+                hidden: !mayUse("operator"),
+                onclick: () => dialog.open(ticket, reload),
+              },
               "Refund",
             ),
           ),
