@@ -95,7 +95,7 @@ function rawSocket(port: number, send: (socket: net.Socket) => void) {
 test.serial(
   "silent sockets, slow headers and a body that never arrives are cut off (408 or close) by the configured deadlines",
   async (t) => {
-    const port = sys.node.httpPort;
+    const port = sys.node.httpPort!;
     const drips: NodeJS.Timeout[] = [];
     const silent = Array.from({ length: 50 }, () => rawSocket(port, () => undefined));
     const slowHeaders = Array.from({ length: 20 }, () =>

@@ -37,7 +37,7 @@ const confirmation = (overrides: Record<string, unknown> = {}) => ({
 });
 
 /** Sends raw bytes with the given headers; an Idempotency-Key is always present so tickets-status gets past it. */
-async function send(path: string, body: string | Buffer, headers: Record<string, string>) {
+async function send(path: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string>) {
   const response = await fetch(`${sys.url}${path}`, { method: "POST", body, headers: { "Idempotency-Key": randomUUID(), ...headers } });
   const text = await response.text();
   return { status: response.status, text, body: text ? JSON.parse(text) : undefined };

@@ -70,7 +70,8 @@ export async function effectCounts(sys: TestSystem): Promise<Record<string, numb
   const counts: Record<string, number> = {};
   for (const table of EFFECT_TABLES) counts[table] = Number((await sys.node.runtime.db(table).count({ n: "*" }))[0]!.n);
   const { jsm } = sys.node.runtime.backbone;
-  for (const stream of Object.values(sys.node.runtime.topology.streams)) counts[`stream ${stream}`] = (await jsm.streams.info(stream)).state.messages;
+  for (const stream of Object.values(sys.node.runtime.topology.streams))
+    counts[`stream ${stream}`] = (await jsm.streams.info(stream)).state.messages;
   counts["gateway calls"] = sys.sim.state.calls.length;
   return counts;
 }
