@@ -8,6 +8,7 @@ import { runtimeOf } from "../lib/runtime.ts";
 import { isUiPageRequest, sendUiShell, webUiServer } from "../lib/http/web-ui.ts";
 import { checkAdminAccess } from "../lib/http/admin-access.ts";
 import { aliasesOf, publicApi } from "../lib/http/api-routes.ts";
+import { adminApi } from "../lib/http/admin-routes.ts";
 import { observeRequest } from "../lib/http/observe-request.ts";
 import { buildOpenApiDocument, renderApiDocsPage, type OpenApiDocument } from "../lib/http/openapi.ts";
 import { sendMetrics, sendReadiness } from "../lib/observability/metrics-server.ts";
@@ -38,10 +39,13 @@ function carryRequestMeta(ctx: Context<unknown, RequestMeta>, _route: unknown, r
   ctx.meta.tracestate = tracestate;
 }
 
-/** The OpenAPI document of the `/api` route as this gateway serves it, built once. */
+/** The OpenAPI document of the `/api` and `/admin` routes as this gateway serves them, built once. */
 function openApiOf(service: GatewayThis): OpenApiDocument {
-  const apiRoute = service.settings.routes!.find((route) => route.path === "/api")!;
-  service.openApi ??= buildOpenApiDocument(apiRoute.aliases ?? {}, publicApi);
+  const aliases = (path: string) => service.settings.routes!.find((route) => route.path === path)!.aliases ?? {};
+  service.openApi ??= buildOpenApiDocument([
+    { basePath: "/api", aliases: aliases("/api"), routes: publicApi },
+    { basePath: "/admin", aliases: aliases("/admin"), routes: adminApi, bearer: true },
+  ]);
   return service.openApi;
 }
 
@@ -99,15 +103,8 @@ const ApiGatewayService: GatewaySchema = {
           },
           jsonBody("64kb"),
         ],
-        aliases: {
-          "GET /outbox": "admin.outbox",
-          "GET /consumers": "admin.consumers",
-          "GET /dead-letters": "admin.dlqList",
-          "GET /dead-letters/:id": "admin.dlqShow",
-          "POST /dead-letters/:id/replay": "admin.dlqReplay",
-          "DELETE /dead-letters/:id": "admin.dlqDrop",
-          "POST /read-models/:name/rebuild": "admin.rebuildReadModel",
-        },
+        // The operators' routes and their documentation: lib/http/admin-routes.ts.
+        aliases: aliasesOf(adminApi),
         onBeforeCall: carryRequestMeta,
       },
       {
