@@ -23,6 +23,16 @@ export interface EdgeGateway {
 export function answeredAtTheEdge(gateway: EdgeGateway, req: IncomingMessage, res: ServerResponse, policy: EdgePolicy): boolean {
   // HEAD is GET without the body; Node drops the body of a response to a HEAD request itself.
   if (req.method === "HEAD") req.method = "GET";
+  try {
+    return answered(gateway, req, res, policy);
+  } catch (error) {
+    // moleculer-web's alias matching throws a 400 for a path it cannot decode (`/api/shows/%ff`)
+    gateway.sendError(req, res, error);
+    return true;
+  }
+}
+
+function answered(gateway: EdgeGateway, req: IncomingMessage, res: ServerResponse, policy: EdgePolicy): boolean {
   const path = routedPath(req);
   if (req.method === "OPTIONS") {
     const allowed = allowedMethods(gateway.aliases, path);

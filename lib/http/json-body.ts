@@ -16,17 +16,17 @@ const refused = (field: string, message: string) => new HttpError(400, `invalid 
  */
 export function jsonBody(limit: string) {
   const parse = bodyParser.json({ limit, strict: true, type: (req) => isJsonMediaType(req.headers["content-type"]) });
+  const inspect = (req: BodyRequest, next: Next) => {
+    if (req.body !== undefined && (req.body === null || typeof req.body !== "object" || Array.isArray(req.body)))
+      return next(refused("(body)", "must be a JSON object"));
+    const problem = firstUnholdableValue(req.body) ?? firstUnholdableValue(req.query);
+    next(problem ? refused(problem.field, problem.message) : undefined);
+  };
   return function jsonBodyMiddleware(req: BodyRequest, res: ServerResponse, next: Next) {
-    if (carriesBody(req) && !isJsonMediaType(req.headers["content-type"])) {
-      next(new HttpError(415, "request body must be JSON (Content-Type: application/json)"));
-      return;
-    }
-    parse(req, res, (error?: unknown) => {
-      if (error) return next(error);
-      if (req.body !== undefined && (req.body === null || typeof req.body !== "object" || Array.isArray(req.body)))
-        return next(refused("(body)", "must be a JSON object"));
-      const problem = firstUnholdableValue(req.body) ?? firstUnholdableValue(req.query);
-      next(problem ? refused(problem.field, problem.message) : undefined);
-    });
+    // Without bytes there is nothing to parse, whatever Content-Type announces (fetch sends Content-Length: 0 on a bare PUT).
+    if (!carriesBody(req)) return inspect(req, next);
+    if (!isJsonMediaType(req.headers["content-type"]))
+      return next(new HttpError(415, "request body must be JSON (Content-Type: application/json)"));
+    parse(req, res, (error?: unknown) => (error ? next(error) : inspect(req, next)));
   };
 }

@@ -133,16 +133,19 @@ const errorResponse = (description: string, headers?: Record<string, unknown>) =
 });
 
 /** Answers every operation can give besides its own: the edge's refusals and the cluster's trouble. */
-function edgeResponses(route: ApiRoute, bearer: boolean): OpenApiOperation["responses"] {
+function edgeResponses(bearer: boolean): OpenApiOperation["responses"] {
   return {
     400: errorResponse("Invalid request (fields named in `details`)"),
+    403: errorResponse("The Origin is not one of CORS_ORIGINS (only when CORS is on)"),
     ...(bearer
       ? {
           401: errorResponse("Missing or wrong bearer token", { "WWW-Authenticate": { schema: { type: "string" } } }),
           404: errorResponse("Not found (every admin route is, unless ADMIN_TOKEN is set)"),
         }
       : {}),
-    ...(route.body ? { 413: errorResponse("Request body larger than the limit"), 415: errorResponse("Request body is not JSON") } : {}),
+    // any request may carry a body, also one to an operation that reads none
+    413: errorResponse("Request body larger than the limit"),
+    415: errorResponse("Request body is not JSON"),
     500: errorResponse("Internal server error"),
     503: errorResponse("A dependency is unavailable; retry after Retry-After seconds with the same Idempotency-Key", {
       "Retry-After": { schema: { type: "integer" } },
@@ -186,7 +189,7 @@ function operationOf(
   if (parameters.length > 0) operation.parameters = parameters;
   if (route.body) operation.requestBody = { required: true, content: { "application/json": { schema: schemaOf(route.body) } } };
 
-  const responses: OpenApiOperation["responses"] = edgeResponses(route, bearer);
+  const responses: OpenApiOperation["responses"] = edgeResponses(bearer);
   for (const [status, response] of Object.entries(route.responses)) {
     const schema = response.body ? schemaOf(response.body) : Number(status) >= 400 ? errorBody : undefined;
     responses[status] = {

@@ -76,6 +76,15 @@ test.serial("a known path asked with another method is 405 with Allow, and chang
   t.deepEqual(await effectCounts(sys), before);
 });
 
+test.serial("a path that cannot be decoded is 400 for any method, also before routing (OPTIONS, 405 checks)", async (t) => {
+  for (const method of ["GET", "DELETE", "OPTIONS", "PUT"]) {
+    const response = await fetch(`${sys.url}/api/shows/%ff`, { method });
+    t.is(response.status, 400, method);
+    t.is(typeof (await response.json()).error, "string");
+  }
+  t.is((await sys.http("GET", "/health")).status, 200);
+});
+
 /** Opens a raw socket; resolves with what the server sent once it closes the connection. */
 function rawSocket(port: number, send: (socket: net.Socket) => void) {
   const socket = net.connect(port, "127.0.0.1");

@@ -63,12 +63,18 @@ const EFFECT_TABLES = [
 ];
 
 /**
- * A fingerprint of everything the system has done: row counts of every effect table, messages in
- * every JetStream stream and calls the gateway received. Equal before and after ⇒ no effect.
+ * A fingerprint of everything the system has done: row counts of every effect table, the columns
+ * requests update in place, messages in every JetStream stream and calls the gateway received. Equal before and after ⇒ no effect.
  */
-export async function effectCounts(sys: TestSystem): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const table of EFFECT_TABLES) counts[table] = Number((await sys.node.runtime.db(table).count({ n: "*" }))[0]!.n);
+export async function effectCounts(sys: TestSystem): Promise<Record<string, number | string>> {
+  const columns = [
+    ...EFFECT_TABLES.map((table) => `(SELECT count(*) FROM ${table})::int AS ${table}`),
+    // what requests update in place
+    "(SELECT coalesce(sum(booked), 0) FROM shows)::int AS seats_booked",
+    "(SELECT count(deleted_at) FROM tickets)::int AS tickets_deleted",
+    "(SELECT md5(coalesce(string_agg(payload::text, ',' ORDER BY booking_id), '')) FROM read_model_ops_bookings) AS ops_documents",
+  ].join(", ");
+  const counts: Record<string, number | string> = (await sys.node.runtime.db.raw(`SELECT ${columns}`)).rows[0];
   const { jsm } = sys.node.runtime.backbone;
   for (const stream of Object.values(sys.node.runtime.topology.streams))
     counts[`stream ${stream}`] = (await jsm.streams.info(stream)).state.messages;
