@@ -28,7 +28,7 @@ import { eventually, quiet, startTestSystem, type TestSystem } from "../support/
 type Json = any;
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const ORIGIN = "http://localhost:3000";
-const RUNS = Number(process.env.EDGE_PROPERTY_RUNS ?? 2000);
+const RUNS = Number(process.env.EDGE_PROPERTY_RUNS ?? 1500);
 const SEED = Number(process.env.EDGE_PROPERTY_SEED ?? Date.now() % 2 ** 31);
 
 let sys: TestSystem;
