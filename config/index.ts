@@ -63,6 +63,11 @@ export const EnvSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Origins allowed to call the API cross-origin; empty ⇒ CORS off (the web UI is same-origin). */
   CORS_ORIGINS: csv("").pipe(z.array(z.url("each origin must be a URL like http://localhost:3000"))),
+  /** A client that has not sent all its headers, or its whole request, by then gets a 408 and is disconnected. */
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt(20_000),
+  /** A socket silent this long is closed; above REQUEST_TIMEOUT_MS so a slow action still answers. */
+  HTTP_IDLE_TIMEOUT_MS: positiveInt(30_000),
 
   JETSTREAM_REPLICAS: positiveInt(1),
   /** How long JetStream remembers a Nats-Msg-Id; covers a relay restart. */

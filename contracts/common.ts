@@ -3,9 +3,19 @@ import { z } from "zod";
 
 /**
  * Any 8-4-4-4-12 hex id, as Postgres' uuid type accepts: the original's clients send ids that are not
- * always RFC-versioned, and zod 4's z.uuid() would refuse those.
+ * always RFC-versioned, and zod 4's z.uuid() would refuse those. Parsed ids are lower case, so one
+ * ticket is one ticket in every table, message and report whatever casing the partner used.
  */
-export const Uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "must be a UUID");
+export const Uuid = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "must be a UUID")
+  .overwrite((id) => id.toLowerCase());
+
+/** Years an RFC 3339 time can name and Postgres' timestamp and date types store alike. */
+export const withinStorableYears = (instant: string) => {
+  const year = new Date(instant).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+};
 
 /** Deliberately loose (one @, no spaces): the original accepted any string and its clients send `a@b.c`. */
 export const Email = z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Email, Money, Uuid } from "./common.ts";
+import { Email, Money, Uuid, withinStorableYears } from "./common.ts";
 
 /** Request and response bodies of the public HTTP API; validation and the OpenAPI document use them. */
 
@@ -13,7 +13,10 @@ export const TicketStatusEntry = z.object({
 });
 
 export const TicketsStatusRequest = z.object({
-  tickets: z.array(TicketStatusEntry).max(1000, "at most 1000 tickets per request").default([]),
+  tickets: z
+    .array(TicketStatusEntry, { error: "must be an array of tickets" })
+    .min(1, "at least 1 ticket")
+    .max(1000, "at most 1000 tickets per request"),
 });
 export type TicketsStatusRequest = z.infer<typeof TicketsStatusRequest>;
 
@@ -36,7 +39,9 @@ const Text = (max: number) => z.string().trim().min(1, "must not be empty").max(
 export const CreateShowRequest = z.object({
   dead_nation_id: Uuid,
   number_of_tickets: z.number().int("must be a whole number").positive("must be greater than 0").max(1_000_000, "at most 1000000"),
-  start_time: z.iso.datetime({ offset: true, message: "must be an RFC 3339 time" }),
+  start_time: z.iso
+    .datetime({ offset: true, message: "must be an RFC 3339 time" })
+    .refine(withinStorableYears, "must fall within the years 0001 to 9999 in UTC"),
   title: Text(255),
   venue: Text(255),
 });
@@ -67,7 +72,9 @@ export const BookTicketsRequest = z.object({
 export type BookTicketsRequest = z.infer<typeof BookTicketsRequest>;
 
 /** A calendar date, `YYYY-MM-DD`, that exists. */
-export const CalendarDate = z.iso.date({ message: "must be a date like 2026-11-26" });
+export const CalendarDate = z.iso
+  .date({ message: "must be a date like 2026-11-26" })
+  .refine(withinStorableYears, "must fall within the years 0001 to 9999");
 
 /** GET /api/ops/bookings query. */
 export const OpsBookingsQuery = z.object({ receipt_issue_date: CalendarDate.optional() });

@@ -4,6 +4,7 @@ import * as messagingSchema from "./20261126_002_messaging_schema.ts";
 import * as opsReadModelRebuild from "./20261126_020_ops_read_model_rebuild.ts";
 import * as opsTicketsWithoutBooking from "./20261126_021_ops_tickets_without_booking.ts";
 import * as handlerAttempts from "./20261126_022_handler_attempts.ts";
+import * as lowerCaseTicketIds from "./20261201_023_lower_case_ticket_ids.ts";
 import * as staffAccess from "./20261201_030_staff_access.ts";
 
 /** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   "20261126_020_ops_read_model_rebuild": opsReadModelRebuild,
   "20261126_021_ops_tickets_without_booking": opsTicketsWithoutBooking,
   "20261126_022_handler_attempts": handlerAttempts,
+  "20261201_023_lower_case_ticket_ids": lowerCaseTicketIds,
   "20261201_030_staff_access": staffAccess,
 };
 

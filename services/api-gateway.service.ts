@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
-import { describeFailure, errorBody, statusOf } from "../lib/http/error-body.ts";
+import { describeFailure, errorBody, errorHeaders, statusOf } from "../lib/http/error-body.ts";
 import { requestHeader, stampRequest, type StampedRequest } from "../lib/http/request-context.ts";
 import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { runtimeOf } from "../lib/runtime.ts";
@@ -11,13 +11,18 @@ import { authorizeAlias, guardAdminRoute, keepRawBody, seesReadinessDetails } fr
 import { sessionRoute } from "../lib/http/auth/session-route.ts";
 import { withSecurity } from "../lib/http/auth/openapi-security.ts";
 import { passesEdgeChecks } from "../lib/http/edge-guards.ts";
-import { HttpError } from "../lib/http/http-errors.ts";
 import { aliasesOf, publicApi } from "../lib/http/api-routes.ts";
+import { adminApi } from "../lib/http/admin-routes.ts";
 import { observeRequest } from "../lib/http/observe-request.ts";
 import { buildOpenApiDocument, renderApiDocsPage, type OpenApiDocument } from "../lib/http/openapi.ts";
 import { sendMetrics, sendReadiness } from "../lib/observability/metrics-server.ts";
 import { traceCarrierOf } from "../lib/observability/tracing.ts";
-import { API_GATEWAY, type Config } from "../config/index.ts";
+import { API_GATEWAY } from "../config/index.ts";
+import { corsPolicy } from "../lib/http/cors.ts";
+import { answeredAtTheEdge } from "../lib/http/edge.ts";
+import { jsonBody } from "../lib/http/json-body.ts";
+import { type GatewayAlias, unroutable } from "../lib/http/method-not-allowed.ts";
+import { createHttpServer } from "../lib/http/server-timeouts.ts";
 
 type GatewayThis = ServiceSchema & {
   broker: Context["broker"];
@@ -25,6 +30,8 @@ type GatewayThis = ServiceSchema & {
   openApi?: OpenApiDocument;
   access: AccessControl;
   resolveAlias(url: string, method?: string): unknown;
+  aliases: GatewayAlias[];
+  sendError(req: unknown, res: ServerResponse, error: unknown): void;
 };
 
 /** What every routed call carries in ctx.meta (lib/http/request-meta.ts); the trace continues from the HTTP span. */
@@ -38,23 +45,16 @@ function carryRequestMeta(ctx: Context<unknown, RequestMeta>, _route: unknown, r
   ctx.meta.tracestate = tracestate;
 }
 
-/** The OpenAPI document of the `/api` route as this gateway serves it, built once. */
+/** The OpenAPI document of the `/api` and `/admin` routes as this gateway serves them, built once. */
 function openApiOf(service: GatewayThis): OpenApiDocument {
-  const apiRoute = service.settings.routes!.find((route) => route.path === "/api")!;
-  service.openApi ??= withSecurity(buildOpenApiDocument(apiRoute.aliases ?? {}, publicApi));
+  const aliases = (path: string) => service.settings.routes!.find((route) => route.path === path)!.aliases ?? {};
+  service.openApi ??= withSecurity(
+    buildOpenApiDocument([
+      { basePath: "/api", aliases: aliases("/api"), routes: publicApi },
+      { basePath: "/admin", aliases: aliases("/admin"), routes: adminApi, bearer: true },
+    ]),
+  );
   return service.openApi;
-}
-
-/** CORS stays off unless CORS_ORIGINS names the origins (the web UI is served same-origin). */
-function corsSettings(config: Config) {
-  if (config.CORS_ORIGINS.length === 0) return undefined;
-  return {
-    origin: config.CORS_ORIGINS,
-    methods: ["GET", "POST", "PUT", "DELETE"],
-    allowedHeaders: ["Content-Type", "Authorization", "Idempotency-Key", "Correlation-ID", "traceparent", "tracestate"],
-    exposedHeaders: ["Correlation-ID", "X-Request-Id", "X-Trace-ID", "Idempotent-Replayed"],
-    maxAge: 600,
-  };
 }
 
 /** Moleculer calls `merged` after mixing in moleculer-web and before it builds the routes; its typings omit it. */
@@ -79,7 +79,8 @@ const ApiGatewayService: GatewaySchema = {
         path: "/api",
         mappingPolicy: "restrict",
         autoAliases: false,
-        bodyParsers: { json: { limit: "256kb", strict: true, verify: keepRawBody } },
+        bodyParsers: false,
+        use: [jsonBody("256kb", keepRawBody)],
         authorization: "authorizeAlias",
         // The public routes and their documentation: lib/http/api-routes.ts (GET /api/openapi.json).
         aliases: {
@@ -92,7 +93,7 @@ const ApiGatewayService: GatewaySchema = {
         path: "/admin",
         mappingPolicy: "restrict",
         autoAliases: false,
-        bodyParsers: { json: { limit: "64kb", strict: true } },
+        bodyParsers: false,
         use: [
           async function adminGate(
             this: GatewayThis,
@@ -103,22 +104,16 @@ const ApiGatewayService: GatewaySchema = {
             try {
               await guardAdminRoute(this.access, req, res);
               // An unknown admin path is a JSON 404, not the web UI's page fallback.
-              if (!this.resolveAlias(req.parsedUrl, req.method)) throw new HttpError(404, "Not found");
+              if (!this.resolveAlias(req.parsedUrl, req.method)) throw unroutable(this.aliases, req.parsedUrl);
               next();
             } catch (error) {
               next(error);
             }
           },
+          jsonBody("64kb"),
         ],
-        aliases: {
-          "GET /outbox": "admin.outbox",
-          "GET /consumers": "admin.consumers",
-          "GET /dead-letters": "admin.dlqList",
-          "GET /dead-letters/:id": "admin.dlqShow",
-          "POST /dead-letters/:id/replay": "admin.dlqReplay",
-          "DELETE /dead-letters/:id": "admin.dlqDrop",
-          "POST /read-models/:name/rebuild": "admin.rebuildReadModel",
-        },
+        // The operators' routes and their documentation: lib/http/admin-routes.ts.
+        aliases: aliasesOf(adminApi),
         onBeforeCall: carryRequestMeta,
       },
       sessionRoute(),
@@ -172,7 +167,7 @@ const ApiGatewayService: GatewaySchema = {
         );
       }
       // a dependency is away (Postgres restarting, circuit open): tell clients when to retry
-      res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...(status === 503 ? { "Retry-After": "1" } : {}) });
+      res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...errorHeaders(error, status) });
       res.end(JSON.stringify(errorBody(error)));
     },
   },
@@ -180,7 +175,7 @@ const ApiGatewayService: GatewaySchema = {
   /** Port and CORS come from the configuration, which exists only once the node runs. */
   merged(this: GatewayThis, schema: ServiceSchema<ApiSettingsSchema>) {
     const { config } = runtimeOf(this.broker);
-    const cors = corsSettings(config);
+    const cors = corsPolicy(config.CORS_ORIGINS);
     schema.settings = { ...schema.settings, port: config.PORT, ...(cors ? { cors } : {}) };
   },
 
@@ -202,7 +197,16 @@ const ApiGatewayService: GatewaySchema = {
     /** Every request, routed or not, runs in its HTTP server span and is counted by route and status. */
     httpHandler(this: GatewayThis, req: StampedRequest, res: ServerResponse, next?: unknown) {
       if (!passesEdgeChecks(req, res)) return;
-      return observeRequest(req, res, () => ApiGateway.methods!.httpHandler!.call(this, req, res, next));
+      return observeRequest(req, res, async () => {
+        const cors = corsPolicy(runtimeOf(this.broker).config.CORS_ORIGINS);
+        if (answeredAtTheEdge(this, req, res, { cors, gatedRoutes: ["/admin"] })) return;
+        return ApiGateway.methods!.httpHandler!.call(this, req, res, next);
+      });
+    },
+
+    /** Slow and silent clients are cut off (config HTTP_*_TIMEOUT_MS). */
+    createServer(this: GatewayThis & { server?: unknown; httpHandler: never }) {
+      this.server = createHttpServer(this.httpHandler, runtimeOf(this.broker).config);
     },
 
     /** Neither routed nor a file of web/: a UI page (`/app/shows`) gets the UI's shell, anything else a JSON 404. */

@@ -20,6 +20,9 @@ const bodyParserMessages: Record<string, string> = {
   "request.aborted": "request aborted",
 };
 
+/** zlib's codes for a body whose Content-Encoding it cannot decode: the client's bytes, not our failure. */
+const isUndecodableBody = (error: AnyError) => typeof error.code === "string" && error.code.startsWith("Z_");
+
 /**
  * Moleculer's errors for a routed call that found no live endpoint in time or no answer within the
  * request timeout: the cluster's trouble, not the client's (a 404 would also name the internal
@@ -30,6 +33,7 @@ const UNAVAILABLE_TYPES = new Set(["SERVICE_NOT_FOUND", "SERVICE_NOT_AVAILABLE",
 /** The HTTP status an error maps to: its own 4xx/5xx code, otherwise 500. */
 export function statusOf(error: AnyError): number {
   if (typeof error.type === "string" && UNAVAILABLE_TYPES.has(error.type)) return 503;
+  if (isUndecodableBody(error)) return 400;
   for (const candidate of [error.code, error.status]) {
     if (typeof candidate === "number" && candidate >= 400 && candidate < 600) return candidate;
   }
@@ -40,12 +44,20 @@ export function statusOf(error: AnyError): number {
 export function errorBody(error: AnyError): ErrorBody {
   const status = statusOf(error);
   if (status >= 500) return { error: status === 503 ? "Service unavailable" : "Internal server error" };
+  if (isUndecodableBody(error)) return { error: "request body does not match its Content-Encoding" };
   const known = typeof error.type === "string" ? bodyParserMessages[error.type] : undefined;
   if (known) return { error: known };
   if (status === 404 && (error.type === "NOT_FOUND" || !error.message)) return { error: error.message || "Not found" };
   const body: ErrorBody = { error: error.message || "Bad request" };
   if (Array.isArray(error.data) && error.data.length > 0) body.details = error.data;
   return body;
+}
+
+/** Headers an error answer carries: when to retry a 503, what a 405's path takes. */
+export function errorHeaders(error: AnyError & { allow?: unknown }, status: number): Record<string, string> {
+  if (status === 503) return { "Retry-After": "1" };
+  if (status === 405 && typeof error.allow === "string") return { Allow: error.allow };
+  return {};
 }
 
 /** What the log needs to name a 5xx: class, code and message of the error and of each cause it wraps. */

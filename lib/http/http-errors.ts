@@ -12,8 +12,17 @@ export class HttpError extends MoleculerClientError {
 
 function httpErrorType(status: number): string {
   return (
-    ({ 400: "BAD_REQUEST", 404: "NOT_FOUND", 409: "CONFLICT", 422: "UNPROCESSABLE_ENTITY" } as Record<number, string>)[status] ??
-    "CLIENT_ERROR"
+    (
+      {
+        400: "BAD_REQUEST",
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        409: "CONFLICT",
+        413: "PAYLOAD_TOO_LARGE",
+        415: "UNSUPPORTED_MEDIA_TYPE",
+        422: "UNPROCESSABLE_ENTITY",
+      } as Record<number, string>
+    )[status] ?? "CLIENT_ERROR"
   );
 }
 

@@ -6,15 +6,26 @@ type JsonSchema = Record<string, unknown>;
 
 export interface OpenApiDocument {
   openapi: "3.1.0";
-  info: { title: string; version: string; description: string };
+  info: { title: string; version: string; description: string; license: { name: string; identifier: string } };
+  servers: { url: string; description: string }[];
   paths: Record<string, Record<string, OpenApiOperation>>;
-  components: { schemas: Record<string, JsonSchema> };
+  /** Security schemes and each operation's `security` are added by lib/http/auth/openapi-security.ts. */
+  components: { schemas: Record<string, JsonSchema>; securitySchemes?: Record<string, unknown> };
+}
+
+/** One moleculer-web route as documented: its live aliases and their table; `bearer` routes sit behind the admin gate. */
+export interface ApiSection {
+  basePath: string;
+  aliases: Record<string, unknown>;
+  routes: Record<string, ApiRoute>;
+  bearer?: boolean;
 }
 
 export interface OpenApiOperation {
   operationId: string;
   summary: string;
   "x-moleculer-action": string;
+  security?: Record<string, string[]>[];
   parameters?: { name: string; in: "path" | "query" | "header"; required: boolean; description?: string; schema: JsonSchema }[];
   requestBody?: { required: boolean; content: { "application/json": { schema: JsonSchema } } };
   responses: Record<
@@ -27,17 +38,13 @@ const COMPONENT = (id: string) => `#/components/schemas/${id}`;
 const errorBody = { $ref: COMPONENT("ErrorResponse") };
 
 /**
- * The OpenAPI 3.1 document of the public API. Paths come from the gateway's live `/api` aliases,
- * so a route cannot exist without appearing here; their shapes come from the route table's zod
- * schemas, the ones the actions validate with. Every schema exported by contracts/http.ts is a
- * component and is referenced by name. Schemas describe what a request may carry (zod's "input"
- * side: fields with a default are optional).
+ * The OpenAPI 3.1 document of the API. Paths come from the gateway's live aliases, so a route
+ * cannot exist without appearing here; their shapes come from the route tables' zod schemas, the
+ * ones the actions validate with. Schemas exported by contracts/http.ts are components referenced
+ * by name (those no operation uses are left out). Schemas describe what a request may carry (zod's
+ * "input" side: fields with a default are optional).
  */
-export function buildOpenApiDocument(
-  aliases: Record<string, unknown>,
-  routes: Record<string, ApiRoute>,
-  basePath = "/api",
-): OpenApiDocument {
+export function buildOpenApiDocument(sections: ApiSection[]): OpenApiDocument {
   const names = new Map<z.ZodType, string>();
   for (const [name, value] of Object.entries(httpContracts)) if (value instanceof z.ZodType) names.set(value, name);
 
@@ -53,7 +60,7 @@ export function buildOpenApiDocument(
       registry.add(schema, { id });
     }
   };
-  for (const route of Object.values(routes)) {
+  for (const route of sections.flatMap((section) => Object.values(section.routes))) {
     for (const schema of [route.body, route.query, route.params, ...Object.values(route.responses).map((r) => r.body)])
       if (schema) schemaRef(schema);
   }
@@ -66,15 +73,17 @@ export function buildOpenApiDocument(
   for (const id of names.values()) components[id] = clean(generated[id]!);
 
   const paths: OpenApiDocument["paths"] = {};
-  for (const [alias, target] of Object.entries(aliases)) {
-    const match = /^(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)$/i.exec(alias);
-    if (!match) continue;
-    const method = match[1]!.toLowerCase();
-    const path = basePath + match[2]!.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
-    const route = routes[alias];
-    const action = route?.action ?? (typeof target === "string" ? target : "(function)");
-    paths[path] ??= {};
-    paths[path][method] = route ? operationOf(route, schemaOf, expanded) : undocumented(alias, action);
+  for (const { basePath, aliases, routes, bearer = false } of sections) {
+    for (const [alias, target] of Object.entries(aliases)) {
+      const match = /^(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)$/i.exec(alias);
+      if (!match) continue;
+      const method = match[1]!.toLowerCase();
+      const path = basePath + match[2]!.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+      const route = routes[alias];
+      const action = route?.action ?? (typeof target === "string" ? target : "(function)");
+      paths[path] ??= {};
+      paths[path][method] = route ? operationOf(route, bearer, schemaOf, expanded) : undocumented(alias, action);
+    }
   }
 
   return {
@@ -82,21 +91,76 @@ export function buildOpenApiDocument(
     info: {
       title: "Tickets API",
       version: "1",
-      description:
-        'Errors are `{"error": "…"}` (validation adds `details`). Every response carries `Correlation-ID`, `X-Request-Id` and `X-Trace-ID`; send `Correlation-ID` and `traceparent` to continue your own.',
+      description: API_DESCRIPTION,
+      license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
     },
+    servers: [{ url: "/", description: "The api-gateway that serves this document" }],
     paths,
-    components: { schemas: components },
+    components: { schemas: referencedOnly(components, paths) },
+  };
+}
+
+const API_DESCRIPTION = [
+  'Errors are `{"error": "…"}` (validation adds `details: [{field, message}]`).',
+  "Request bodies are JSON (`application/json` or a `+json` type; anything else is 415), at most 32 levels deep, without control characters or unpaired surrogates in any string; ids are answered in lower case whatever casing they were sent in.",
+  "A known path asked with a method it does not take answers 405 with `Allow`; `OPTIONS` answers `Allow` (and the CORS preflight for the origins in CORS_ORIGINS) without running anything; `HEAD` works wherever `GET` does.",
+  "Every response carries `Correlation-ID`, `X-Request-Id` and `X-Trace-ID`; send `Correlation-ID` and `traceparent` to continue your own.",
+].join(" ");
+
+/** The components reachable from the paths, following references between components. */
+function referencedOnly(components: Record<string, JsonSchema>, paths: OpenApiDocument["paths"]): Record<string, JsonSchema> {
+  const used = new Set<string>();
+  const pending = [JSON.stringify(paths)];
+  while (pending.length > 0) {
+    for (const [, name] of pending.pop()!.matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
+      if (used.has(name!) || !components[name!]) continue;
+      used.add(name!);
+      pending.push(JSON.stringify(components[name!]));
+    }
+  }
+  return Object.fromEntries(Object.entries(components).filter(([name]) => used.has(name)));
+}
+
+const errorResponse = (description: string, headers?: Record<string, unknown>) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { "application/json": { schema: errorBody } },
+});
+
+/** Answers every operation can give besides its own: the edge's refusals and the cluster's trouble. */
+function edgeResponses(bearer: boolean): OpenApiOperation["responses"] {
+  return {
+    400: errorResponse("Invalid request (fields named in `details`)"),
+    403: errorResponse("The Origin is not one of CORS_ORIGINS (only when CORS is on)"),
+    ...(bearer
+      ? {
+          401: errorResponse("Missing or wrong bearer token", { "WWW-Authenticate": { schema: { type: "string" } } }),
+          404: errorResponse("Not found (every admin route is, in development mode: no credential configured)"),
+        }
+      : {}),
+    // any request may carry a body, also one to an operation that reads none
+    413: errorResponse("Request body larger than the limit"),
+    415: errorResponse("Request body is not JSON"),
+    500: errorResponse("Internal server error"),
+    503: errorResponse("A dependency is unavailable; retry after Retry-After seconds with the same Idempotency-Key", {
+      "Retry-After": { schema: { type: "integer" } },
+    }),
   };
 }
 
 /** `expanded` gives a schema's own JSON Schema (parameters are listed one by one, never as a $ref). */
 function operationOf(
   route: ApiRoute,
+  bearer: boolean,
   schemaOf: (schema: z.ZodType) => JsonSchema,
   expanded: (schema: z.ZodType) => JsonSchema,
 ): OpenApiOperation {
-  const operation = { operationId: route.action, summary: route.summary, "x-moleculer-action": route.action } as OpenApiOperation;
+  const operation: OpenApiOperation = {
+    operationId: route.action,
+    summary: route.summary,
+    "x-moleculer-action": route.action,
+    responses: {},
+  };
   const parameters: NonNullable<OpenApiOperation["parameters"]> = [];
   for (const [where, schema] of [
     ["path", route.params],
@@ -119,13 +183,16 @@ function operationOf(
   if (parameters.length > 0) operation.parameters = parameters;
   if (route.body) operation.requestBody = { required: true, content: { "application/json": { schema: schemaOf(route.body) } } };
 
-  const responses: OpenApiOperation["responses"] = {};
+  const responses: OpenApiOperation["responses"] = edgeResponses(bearer);
   for (const [status, response] of Object.entries(route.responses)) {
     const schema = response.body ? schemaOf(response.body) : Number(status) >= 400 ? errorBody : undefined;
-    responses[status] = { description: response.description, ...(schema ? { content: { "application/json": { schema } } } : {}) };
+    responses[status] = {
+      ...responses[status],
+      description: response.description,
+      ...(schema ? { content: { "application/json": { schema } } } : {}),
+    };
   }
-  responses["500"] ??= { description: "Internal server error", content: { "application/json": { schema: errorBody } } };
-  operation.responses = responses;
+  operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
   return operation;
 }
 

@@ -25,13 +25,17 @@ const designed: Record<string, Role> = {
   "get /admin/outbox": "admin",
   "get /admin/consumers": "admin",
   "get /admin/dead-letters": "admin",
+  "get /admin/dead-letters/{id}": "admin",
+  "post /admin/dead-letters/{id}/replay": "admin",
+  "delete /admin/dead-letters/{id}": "admin",
+  "post /admin/read-models/{name}/rebuild": "admin",
 };
 
 let sys: TestSystem;
 const members = {} as Record<Role, StaffMember>;
 const sessions = {} as Record<Role, SignedIn>;
 let expired: SignedIn;
-const fixture = { showId: "", bookingId: "", ticketId: "" };
+const fixture = { showId: "", bookingId: "", ticketId: "", deadLetterId: "" };
 
 test.before(async () => {
   sys = await startTestSystem({
@@ -74,6 +78,20 @@ test.before(async () => {
   if (show.status !== 201 || booking.status !== 201 || confirmed.status !== 200) throw new Error("fixture failed");
   await eventually(async () => (await sys.http("GET", `/api/ops/bookings/${fixture.bookingId}`, undefined, admin)).status === 200);
   await eventually(() => sys.node.runtime.db("tickets").where({ ticket_id: fixture.ticketId }).first());
+  const [letter] = await sys.node.runtime
+    .db("dead_letters")
+    .insert({
+      handler: "tickets-StoreTicket",
+      service: "tickets",
+      message_id: randomUUID(),
+      name: "TicketBookingConfirmed_v1",
+      subject: "events.TicketBookingConfirmed_v1",
+      payload: "{}",
+      error: "matrix fixture",
+      deliveries: 1,
+    })
+    .returning("id");
+  fixture.deadLetterId = String(letter.id);
 });
 test.after.always(async () => {
   await sys?.stop();
@@ -101,7 +119,12 @@ const statusBody = (ticketId: string) => ({
 /** A request that succeeds for a caller allowed to make it: fresh keys and ids each time. */
 function requestFor(operation: string): { method: string; path: string; body?: unknown; headers: Record<string, string> } {
   const [method, template] = operation.split(" ") as [string, string];
-  const path = template.replace("{show_id}", fixture.showId).replace("{id}", fixture.bookingId).replace("{ticket_id}", fixture.ticketId);
+  const id = template.startsWith("/admin/") ? fixture.deadLetterId : fixture.bookingId;
+  const path = template
+    .replace("{show_id}", fixture.showId)
+    .replace("{id}", id)
+    .replace("{ticket_id}", fixture.ticketId)
+    .replace("{name}", "ops-bookings");
   const bodies: Record<string, () => unknown> = {
     "post /api/tickets-status": () => statusBody(randomUUID()),
     "post /api/shows": showBody,
@@ -144,7 +167,7 @@ const effects = async () => {
 async function operations(): Promise<string[]> {
   const doc = (await sys.http("GET", "/api/openapi.json")).body;
   const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((method) => `${method} ${path}`));
-  return [...documented, "get /admin/outbox", "get /admin/consumers", "get /admin/dead-letters"];
+  return documented;
 }
 
 test.serial("every documented operation has a designed role and documents its security", async (t) => {
@@ -187,7 +210,9 @@ test.serial("refused callers get 401 or 403 and change nothing: no row, no messa
 });
 
 test.serial("allowed callers get the route's 2xx", async (t) => {
-  for (const operation of await operations()) {
+  // Replaying, dropping and rebuilding change what the next caller finds; test/operations/admin.test.ts covers their success.
+  const repeatable = (operation: string) => operation.startsWith("get ") || !operation.includes(" /admin/");
+  for (const operation of (await operations()).filter(repeatable)) {
     for (const caller of callers()) {
       if (!caller.role || rank(caller.role) < rank(designed[operation]!)) continue;
       const request = requestFor(operation);

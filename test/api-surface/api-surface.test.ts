@@ -1,10 +1,18 @@
 import test from "ava";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { TicketsNode } from "../../node/start-node.ts";
 import { publicApi } from "../../lib/http/api-routes.ts";
+import { adminApi } from "../../lib/http/admin-routes.ts";
 import { httpRequest, startTestSystem, type TestSystem } from "../support/system.ts";
 
+const run = promisify(execFile);
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const UI_ORIGIN = "http://localhost:3000";
 
@@ -77,8 +85,10 @@ test.serial("internal and admin actions are not reachable over HTTP outside the 
         );
         // Whatever starts with /admin on the guarded node meets the token check first: 401 without it.
         const gated = base === guardedUrl && path.startsWith("/admin") && !("Authorization" in headers);
-        t.is(response.status, gated ? 401 : 404, `${method} ${path} on ${base}`);
-        if (!gated) t.deepEqual(response.body, { error: "Not found" }, `${method} ${path}`);
+        // Past the token check, a real admin path asked with another method is 405: still no action runs.
+        const wrongMethod = base === guardedUrl && path === "/admin/outbox" && !gated && method !== "GET";
+        t.is(response.status, gated ? 401 : wrongMethod ? 405 : 404, `${method} ${path} on ${base}`);
+        if (!gated && !wrongMethod) t.deepEqual(response.body, { error: "Not found" }, `${method} ${path}`);
       }
     }
     // A GET outside /api is a page of the web UI (its shell), never an action's answer.
@@ -214,20 +224,30 @@ test.serial("GET /api/openapi.json documents exactly the routed public API with 
   t.is(doc.openapi, "3.1.0");
   t.truthy(doc.info.title);
 
-  // Paths: exactly the gateway's live /api aliases, each documented in the route table.
+  // Paths: exactly the gateway's live /api and /admin aliases, each documented in its route table.
   const api = sys.node.broker.getLocalService("api-gateway") as unknown as {
     settings: { routes: { path: string; aliases: Record<string, unknown> }[] };
   };
-  const aliases = Object.keys(api.settings.routes.find((route) => route.path === "/api")!.aliases);
-  const expected = aliases.map((alias) => {
-    const [method, path] = alias.split(/\s+/);
-    return `${method!.toLowerCase()} /api${path!.replace(/:(\w+)/g, "{$1}")}`;
-  });
+  const aliasesOf = (base: string) => Object.keys(api.settings.routes.find((route) => route.path === base)!.aliases);
+  const expected = ["/api", "/admin"].flatMap((base) =>
+    aliasesOf(base).map((alias) => {
+      const [method, path] = alias.split(/\s+/);
+      return `${method!.toLowerCase()} ${base}${path!.replace(/:(\w+)/g, "{$1}")}`;
+    }),
+  );
   const documented = Object.entries(doc.paths).flatMap(([path, operations]) =>
     Object.keys(operations as object).map((method) => `${method} ${path}`),
   );
   t.deepEqual(documented.sort(), expected.sort());
-  for (const alias of aliases) t.truthy(publicApi[alias], `${alias} has an entry in lib/http/api-routes.ts`);
+  for (const alias of aliasesOf("/api")) t.truthy(publicApi[alias], `${alias} has an entry in lib/http/api-routes.ts`);
+  for (const alias of aliasesOf("/admin")) t.truthy(adminApi[alias], `${alias} has an entry in lib/http/admin-routes.ts`);
+  for (const [path, operations] of Object.entries(doc.paths))
+    for (const operation of Object.values(operations as Record<string, Json>))
+      t.true(
+        (operation.security as object[]).some((s) => "bearerToken" in s),
+        `${path} takes a bearer token (lib/http/auth/openapi-security.ts; the route matrix checks roles)`,
+      );
+  t.like(doc.components.securitySchemes.bearerToken, { type: "http", scheme: "bearer" });
 
   // Every reference resolves, and each request body is the zod schema the action validates with.
   t.notThrows(() => deref(doc.paths, doc.components.schemas));
@@ -285,3 +305,33 @@ test.serial("GET /api/docs is a self-contained page listing every documented ope
   }
   t.notRegex(page.text, /<script[^>]+src=|<link[^>]+href="https?:|https?:\/\/(?!json-schema\.org)/);
 });
+
+test.serial(
+  "the served OpenAPI document passes redocly lint with the recommended rules, and names every answer the edge gives",
+  async (t) => {
+    const doc = (await sys.http("GET", "/api/openapi.json")).body;
+    const dir = await mkdtemp(join(tmpdir(), "openapi-"));
+    const file = join(dir, "openapi.json");
+    await writeFile(file, JSON.stringify(doc));
+    const cli = createRequire(import.meta.url).resolve("@redocly/cli/bin/cli.js");
+    const { stdout } = await run(process.execPath, [cli, "lint", file, "--extends", "recommended", "--format", "json"], {
+      env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
+    }).catch((error: { stdout?: string; stderr?: string }) => {
+      t.fail(`redocly lint failed: ${error.stdout ?? ""} ${error.stderr ?? ""}`);
+      return { stdout: "{}" };
+    });
+    const report = JSON.parse(stdout);
+    t.deepEqual(report.problems ?? [], []);
+    t.like(report.totals, { errors: 0, warnings: 0 });
+    await rm(dir, { recursive: true, force: true });
+
+    t.true(doc.servers.length > 0);
+    const statuses = new Set(
+      Object.values(doc.paths).flatMap((operations) =>
+        Object.values(operations as Record<string, Json>).flatMap((op) => Object.keys(op.responses)),
+      ),
+    );
+    for (const status of ["400", "401", "404", "409", "413", "415", "422", "503"]) t.true(statuses.has(status), status);
+    t.regex(doc.info.description, /405 with `Allow`/);
+  },
+);

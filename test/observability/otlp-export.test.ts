@@ -39,7 +39,7 @@ test("with OTEL_EXPORTER_OTLP_ENDPOINT set, spans reach the collector over OTLP/
   const response = await sys.http(
     "POST",
     "/api/tickets-status",
-    { tickets: [] },
+    { tickets: [{ ticket_id: randomUUID(), status: "canceled", price: { amount: "1.00", currency: "EUR" }, customer_email: "a@b.c" }] },
     { "Idempotency-Key": randomUUID(), traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
   );
   t.is(response.status, 200);

@@ -45,3 +45,39 @@ export async function deadLetters(
 ): Promise<{ message_id: string; deliveries: number; error: string; payload: string }[]> {
   return sys.node.runtime.db("dead_letters").where({ handler: durable }).orderBy("id");
 }
+
+/** Every table a request can write: business rows, read models, the data lake, outbox, inbox, idempotency, dead letters. */
+const EFFECT_TABLES = [
+  "shows",
+  "bookings",
+  "tickets",
+  "read_model_ops_bookings",
+  "ops_tickets_without_booking",
+  "ops_read_model_rebuilds",
+  "events",
+  "outbox",
+  "processed_messages",
+  "handler_attempts",
+  "idempotency_keys",
+  "dead_letters",
+];
+
+/**
+ * A fingerprint of everything the system has done: row counts of every effect table, the columns
+ * requests update in place, messages in every JetStream stream and calls the gateway received. Equal before and after ⇒ no effect.
+ */
+export async function effectCounts(sys: TestSystem): Promise<Record<string, number | string>> {
+  const columns = [
+    ...EFFECT_TABLES.map((table) => `(SELECT count(*) FROM ${table})::int AS ${table}`),
+    // what requests update in place
+    "(SELECT coalesce(sum(booked), 0) FROM shows)::int AS seats_booked",
+    "(SELECT count(deleted_at) FROM tickets)::int AS tickets_deleted",
+    "(SELECT md5(coalesce(string_agg(payload::text, ',' ORDER BY booking_id), '')) FROM read_model_ops_bookings) AS ops_documents",
+  ].join(", ");
+  const counts: Record<string, number | string> = (await sys.node.runtime.db.raw(`SELECT ${columns}`)).rows[0];
+  const { jsm } = sys.node.runtime.backbone;
+  for (const stream of Object.values(sys.node.runtime.topology.streams))
+    counts[`stream ${stream}`] = (await jsm.streams.info(stream)).state.messages;
+  counts["gateway calls"] = sys.sim.state.calls.length;
+  return counts;
+}

@@ -59,8 +59,7 @@ export function withSecurity(doc: OpenApiDocument): OpenApiDocument {
       operation.responses["429"] ??= { description: "Too many attempts from this client", content: errorContent };
     }
   }
-  const components = doc.components as OpenApiDocument["components"] & { securitySchemes?: unknown };
-  components.securitySchemes = securitySchemes;
+  doc.components.securitySchemes = securitySchemes;
   doc.info.description += ` Access: ${Object.keys(securitySchemes).join(", ")} (see each operation's security and x-required-role).`;
   return doc;
 }
