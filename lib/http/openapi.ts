@@ -122,11 +122,19 @@ function operationOf(
   const responses: OpenApiOperation["responses"] = {};
   for (const [status, response] of Object.entries(route.responses)) {
     const schema = response.body ? schemaOf(response.body) : Number(status) >= 400 ? errorBody : undefined;
-    responses[status] = { description: response.description, ...(schema ? { content: { "application/json": { schema } } } : {}) };
+    responses[status] = {
+      description: response.description,
+      ...(response.headers ? { headers: headersOf(response.headers) } : {}),
+      ...(schema ? { content: { "application/json": { schema } } } : {}),
+    };
   }
   responses["500"] ??= { description: "Internal server error", content: { "application/json": { schema: errorBody } } };
   operation.responses = responses;
   return operation;
+}
+
+function headersOf(headers: Record<string, { description: string }>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).map(([name, { description }]) => [name, { description, schema: { type: "string" } }]));
 }
 
 function undocumented(alias: string, action: string): OpenApiOperation {
