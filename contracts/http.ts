@@ -117,7 +117,8 @@ export type ShowsQuery = z.infer<typeof ShowsQuery>;
 
 /** GET /api/ops/bookings query: newest booking first. */
 export const OpsBookingsQuery = PageQuery.extend({
-  receipt_issue_date: CalendarDate.optional().describe("Only bookings with a ticket whose receipt was issued that UTC day"),
+  // only bookings with a ticket whose receipt was issued that UTC day
+  receipt_issue_date: CalendarDate.optional(),
   show_id: Uuid.optional().describe("Only bookings of this show"),
 });
 export type OpsBookingsQuery = z.infer<typeof OpsBookingsQuery>;
