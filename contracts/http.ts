@@ -21,6 +21,8 @@ export const TicketView = z.object({
   ticket_id: Uuid,
   price: Money,
   customer_email: z.string(),
+  /** Not in the seed: the booking the confirmation named, null when it named none. */
+  booking_id: Uuid.nullable(),
 });
 export type TicketView = z.infer<typeof TicketView>;
 

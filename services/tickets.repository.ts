@@ -48,7 +48,7 @@ const byConfirmation = (direction: KeysetOrder["direction"]): KeysetOrder => ({
 
 /** One page of tickets by confirmation time; every filter has its index (migration 030). */
 export async function listPage(db: Database, query: TicketsQuery): Promise<Page<TicketView>> {
-  const select = db("tickets").select("ticket_id", "price_amount", "price_currency", "customer_email");
+  const select = db("tickets").select("ticket_id", "price_amount", "price_currency", "customer_email", "booking_id");
   if (query.status === "confirmed") select.whereNull("deleted_at");
   else select.whereNotNull("deleted_at");
   if (query.show_id) select.where("show_id", query.show_id);
@@ -58,10 +58,19 @@ export async function listPage(db: Database, query: TicketsQuery): Promise<Page<
   return cutPage(rows, query.limit, toView, positionOf("ticket_id"));
 }
 
-function toView(r: { ticket_id: string; price_amount: string; price_currency: string; customer_email: string }): TicketView {
+interface TicketRow {
+  ticket_id: string;
+  price_amount: string;
+  price_currency: string;
+  customer_email: string;
+  booking_id: string | null;
+}
+
+function toView(r: TicketRow): TicketView {
   return {
     ticket_id: r.ticket_id,
     price: { amount: r.price_amount, currency: r.price_currency.trim() },
     customer_email: r.customer_email,
+    booking_id: r.booking_id,
   };
 }

@@ -4,6 +4,8 @@ import * as book from "./pages/book.js";
 import * as pending from "./pages/pending.js";
 import * as tickets from "./pages/tickets.js";
 import * as ops from "./pages/ops.js";
+import * as sales from "./pages/sales.js";
+import { clearToasts } from "./lib/dom.js";
 
 const pages = {
   shows: { title: "Shows", module: shows },
@@ -11,6 +13,7 @@ const pages = {
   pending: { title: "Pending callbacks", module: pending },
   tickets: { title: "Tickets", module: tickets },
   ops: { title: "Ops report", module: ops },
+  sales: { title: "Sales", module: sales },
 };
 const defaultPage = "shows";
 
@@ -38,6 +41,7 @@ function render() {
     else link.removeAttribute("aria-current");
   }
   root.replaceChildren();
+  clearToasts();
   root.dataset.page = name;
   page.module.mount(root, { query, signal: leaving.signal });
   root.querySelector("h1")?.focus({ preventScroll: true });
