@@ -11,6 +11,9 @@ function s(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** Drawing width in SVG units: narrow on a phone, so the labels keep a readable size when scaled to the screen. */
+const drawingWidth = () => (window.matchMedia("(max-width: 600px)").matches ? 360 : 640);
+
 const dayAndTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 
 /**
@@ -18,7 +21,7 @@ const dayAndTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "nu
  * the gap between the line and the capacity is the seats left.
  */
 export function soldOverTimeChart(buckets, capacity) {
-  const width = 640;
+  const width = drawingWidth();
   const height = 240;
   const pad = { left: 48, right: 16, top: 16, bottom: 32 };
   const innerW = width - pad.left - pad.right;
@@ -78,10 +81,12 @@ export function funnelChart(funnel) {
     { label: "Receipt", count: funnel.receipt, seconds: funnel.median_seconds_to_receipt },
     { label: "Refunded", count: funnel.refunded, seconds: funnel.median_seconds_to_refund },
   ];
-  const width = 640;
-  const row = 44;
-  const labelW = 96;
-  const barW = width - labelW - 190;
+  const width = drawingWidth();
+  const narrow = width < 640;
+  // On a phone the median goes under its bar instead of beside it.
+  const row = narrow ? 62 : 44;
+  const labelW = narrow ? 84 : 96;
+  const barW = width - labelW - (narrow ? 100 : 190);
   const top = Math.max(funnel.confirmed, 1);
   return s(
     "svg",
@@ -99,7 +104,13 @@ export function funnelChart(funnel) {
         s("text", { x: labelW + barW + 10, y: y + 20, class: "chart__count" }, `${step.count} (${share}%)`),
         step.seconds === undefined || i === 0
           ? null
-          : s("text", { x: width, y: y + 20, "text-anchor": "end", class: "chart__median" }, `median ${formatDuration(step.seconds)}`),
+          : s(
+              "text",
+              narrow
+                ? { x: labelW, y: y + 46, class: "chart__median" }
+                : { x: width, y: y + 20, "text-anchor": "end", class: "chart__median" },
+              `median ${formatDuration(step.seconds)}`,
+            ),
       );
     }),
   );
