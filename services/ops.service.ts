@@ -17,13 +17,13 @@ import {
   getOpsBooking,
   listOpsBookings,
   rebuildOpsReadModel,
-  showSales,
   jetStreamDataLake,
   type RebuildOptions,
 } from "./ops.read-model.ts";
 import type { Transaction } from "../lib/database/db.ts";
 import type { Logger } from "../lib/observability/logger.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
+import { showSales } from "./ops.sales.ts";
 import type { DatabaseMethods } from "../mixins/database.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 
