@@ -56,6 +56,8 @@ test.serial("Ops report: filtering by show keeps only that show's bookings", asy
   await page.getByRole("button", { name: "Filter" }).click();
   await page.locator(".pager__count", { hasText: "3 bookings shown · that is all" }).waitFor();
   t.is(await cards().count(), 3);
+  // Each card's show line fills in once the show is read.
+  await page.locator(".booking__show", { hasText: "Jazz night" }).nth(2).waitFor();
   t.is(await page.locator(".booking__show", { hasText: "Jazz night" }).count(), 3);
   t.false(await page.getByRole("button", { name: "Load more bookings" }).isVisible());
 });
