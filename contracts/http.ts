@@ -24,6 +24,8 @@ export const TicketView = z.object({
   ticket_id: Uuid,
   price: Money,
   customer_email: z.string(),
+  /** Not in the seed: the booking the confirmation named, null when it named none. */
+  booking_id: Uuid.nullable(),
 });
 export type TicketView = z.infer<typeof TicketView>;
 
@@ -76,8 +78,59 @@ export const CalendarDate = z.iso
   .date({ message: "must be a date like 2026-11-26" })
   .refine(withinStorableYears, "must fall within the years 0001 to 9999");
 
-/** GET /api/ops/bookings query. */
-export const OpsBookingsQuery = z.object({ receipt_issue_date: CalendarDate.optional() });
+/**
+ * Paging of the lists: `limit` (1…1000, default 1000) and the opaque `cursor` of a `Link: rel="next"`.
+ * Query strings arrive as text, so the limit is read from its digits and nothing else.
+ */
+export const PAGE_LIMIT_MAX = 1000;
+const PageLimit = z
+  .string({ message: `must be a whole number from 1 to ${PAGE_LIMIT_MAX}` })
+  .regex(/^[0-9]{1,4}$/, `must be a whole number from 1 to ${PAGE_LIMIT_MAX}`)
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= PAGE_LIMIT_MAX, `must be a whole number from 1 to ${PAGE_LIMIT_MAX}`)
+  .default(PAGE_LIMIT_MAX)
+  .describe(
+    `Most items on the page (1…${PAGE_LIMIT_MAX}, default ${PAGE_LIMIT_MAX}); a page may hold fewer, to stay under the transport's size.`,
+  );
+const PageCursor = z
+  .string({ message: "must be the cursor of a Link header" })
+  .min(1, "must be the cursor of a Link header")
+  .max(512, "must be the cursor of a Link header")
+  .optional()
+  .describe('Where the page starts: copy it from the previous answer\'s `Link: <…>; rel="next"`; opaque.');
+export const PageQuery = z.object({ limit: PageLimit, cursor: PageCursor });
+export type PageQuery = z.infer<typeof PageQuery>;
+
+/** GET /api/tickets query: by confirmation time (oldest first unless `order=newest`). */
+export const TicketsQuery = PageQuery.extend({
+  show_id: Uuid.optional().describe("Only tickets of this show's bookings"),
+  booking_id: Uuid.optional().describe("Only tickets of this booking"),
+  customer_email: z.string().trim().min(1, "must not be empty").max(255).optional().describe("Only this customer's tickets (any case)"),
+  status: z
+    .enum(["confirmed", "canceled"], { message: 'must be "confirmed" or "canceled"' })
+    .default("confirmed")
+    .describe("confirmed (default: the tickets not canceled) or canceled"),
+  order: z.enum(["oldest", "newest"], { message: 'must be "oldest" or "newest"' }).default("oldest").describe("By confirmation time"),
+});
+export type TicketsQuery = z.infer<typeof TicketsQuery>;
+
+/** GET /api/shows query: by start time. */
+export const ShowsQuery = PageQuery.extend({
+  upcoming: z
+    .enum(["true", "false"], { message: 'must be "true" or "false"' })
+    .transform((text) => text === "true")
+    .optional()
+    .describe("true: only shows that start in the future"),
+});
+export type ShowsQuery = z.infer<typeof ShowsQuery>;
+
+/** GET /api/ops/bookings query: newest booking first. */
+export const OpsBookingsQuery = PageQuery.extend({
+  // only bookings with a ticket whose receipt was issued that UTC day
+  receipt_issue_date: CalendarDate.optional(),
+  show_id: Uuid.optional().describe("Only bookings of this show"),
+});
+export type OpsBookingsQuery = z.infer<typeof OpsBookingsQuery>;
 
 /** The ops read model's ticket; unset times are "0001-01-01T00:00:00Z", unset strings "". */
 export const OpsTicketView = z.object({
@@ -100,6 +153,8 @@ export const OpsBookingView = z.object({
   booked_at: z.iso.datetime(),
   tickets: z.record(Uuid, OpsTicketView),
   last_update: z.iso.datetime(),
+  /** Not in the seed: the booked show, so a report can name it. */
+  show_id: Uuid.optional(),
 });
 export type OpsBookingView = z.infer<typeof OpsBookingView>;
 
@@ -112,3 +167,21 @@ export const ShowCreated = z.object({ show_id: Uuid });
 
 /** 201 answer of POST /api/book-tickets. */
 export const BookingCreated = z.object({ booking_id: Uuid });
+
+/** GET /api/shows/:show_id/sales: what the ops read model knows of one show's tickets. */
+export const ShowSales = z.object({
+  show_id: Uuid,
+  /** Tickets confirmed (and not canceled) per time bucket, oldest first; `at` is the bucket's start. */
+  sold_over_time: z.array(z.object({ at: z.iso.datetime(), tickets: z.number().int().nonnegative() })),
+  /** How many tickets reached each step, and the median seconds from confirmation to it (null: none yet). */
+  funnel: z.object({
+    confirmed: z.number().int().nonnegative(),
+    printed: z.number().int().nonnegative(),
+    receipt: z.number().int().nonnegative(),
+    refunded: z.number().int().nonnegative(),
+    median_seconds_to_print: z.number().nullable(),
+    median_seconds_to_receipt: z.number().nullable(),
+    median_seconds_to_refund: z.number().nullable(),
+  }),
+});
+export type ShowSales = z.infer<typeof ShowSales>;

@@ -6,6 +6,7 @@ import * as opsTicketsWithoutBooking from "./20261126_021_ops_tickets_without_bo
 import * as handlerAttempts from "./20261126_022_handler_attempts.ts";
 import * as lowerCaseTicketIds from "./20261201_023_lower_case_ticket_ids.ts";
 import * as staffAccess from "./20261201_030_staff_access.ts";
+import * as listIndexes from "./20261201_031_list_indexes.ts";
 
 /** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
 const migrations: Record<string, Knex.Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   "20261126_022_handler_attempts": handlerAttempts,
   "20261201_023_lower_case_ticket_ids": lowerCaseTicketIds,
   "20261201_030_staff_access": staffAccess,
+  "20261201_031_list_indexes": listIndexes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,7 +4,8 @@ import { consumerStatus } from "../lib/inspection/consumer-status.ts";
 import { dropDeadLetter, findDeadLetter, listDeadLetters, replayDeadLetters, type ReplayResult } from "../lib/messaging/dead-letters.ts";
 import { handlerCounts } from "../lib/inspection/handler-counts.ts";
 import { outboxStatus } from "../lib/inspection/outbox-status.ts";
-import { DeadLetterParams, type ReadModelName, RebuildParams, ReplayParams } from "../contracts/admin.ts";
+import { DeadLetterListParams, DeadLetterParams, type ReadModelName, RebuildParams, ReplayParams } from "../contracts/admin.ts";
+import { withinBytes } from "../lib/http/pagination.ts";
 import { REBUILD_TIMEOUT_MS, type RebuildCheckpoint, rebuildStatus } from "../lib/inspection/read-models.ts";
 import { DatabaseMixin, type DatabaseMethods } from "../mixins/database.mixin.ts";
 import { CHECKPOINT_TABLE, REBUILD_TABLE } from "./ops.read-model.ts";
@@ -39,9 +40,10 @@ const AdminService: ServiceSchema<ServiceSettingSchema, DatabaseMethods> = {
       },
     },
 
+    /** Oldest first, a page at a time (`limit`, `after` = the last id seen), cut to what NATS carries. */
     dlqList: {
-      async handler() {
-        return listDeadLetters(this.db);
+      async handler(ctx: Context<unknown>) {
+        return withinBytes(await listDeadLetters(this.db, validate(DeadLetterListParams, ctx.params)));
       },
     },
 

@@ -35,11 +35,18 @@ type GatewayThis = ServiceSchema & {
 };
 
 /** What every routed call carries in ctx.meta (lib/http/request-meta.ts); the trace continues from the HTTP span. */
-function carryRequestMeta(ctx: Context<unknown, RequestMeta>, _route: unknown, req: StampedRequest, res: ServerResponse) {
+function carryRequestMeta(
+  ctx: Context<unknown, RequestMeta>,
+  _route: unknown,
+  req: StampedRequest & { originalUrl?: string },
+  res: ServerResponse,
+) {
   const { requestId, correlationId } = stampRequest(req, res);
   ctx.meta.requestId = requestId;
   ctx.meta.correlationId = correlationId;
   ctx.meta.idempotencyKey = requestHeader(req, "Idempotency-Key");
+  ctx.meta.ifNoneMatch = requestHeader(req, "If-None-Match");
+  ctx.meta.requestUrl = req.originalUrl ?? req.url;
   const { traceparent, tracestate } = traceCarrierOf();
   ctx.meta.traceparent = traceparent;
   ctx.meta.tracestate = tracestate;

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { OpsBookingView, OpsTicketView } from "../contracts/http.ts";
+import type { OpsBookingsQuery, OpsBookingView, OpsTicketView } from "../contracts/http.ts";
 import {
   BookingMade_v1,
   contractsByName,
@@ -13,6 +13,8 @@ import {
 } from "../contracts/index.ts";
 import { durableName } from "../lib/messaging/consumer.ts";
 import type { Database, Transaction } from "../lib/database/db.ts";
+import { keysetPage, positionOf } from "../lib/database/keyset.ts";
+import { cutPage, type Page } from "../lib/http/pagination.ts";
 import { errorMessage, PermanentError } from "../lib/errors.ts";
 import type { Backbone } from "../lib/messaging/jetstream.ts";
 import { silentLogger, type Logger } from "../lib/observability/logger.ts";
@@ -111,7 +113,16 @@ async function updateTicket(
   booking.last_update = utcNow();
   await trx(table)
     .where("booking_id", locked.booking_id)
-    .update({ payload: JSON.stringify(booking) });
+    .update({ payload: JSON.stringify(booking), receipt_dates: receiptDates(booking) });
+}
+
+/** The UTC days the booking's receipts were issued: what the receipt_issue_date filter finds on an index. */
+function receiptDates(booking: OpsBookingView): string[] {
+  const days = Object.values(booking.tickets)
+    .map((ticket) => ticket.receipt_issued_at)
+    .filter((at) => at !== ZERO_TIME)
+    .map((at) => at.slice(0, 10));
+  return [...new Set(days)];
 }
 
 /** Sets `field` (and its companions) when `at` is earlier than what the ticket holds. */
@@ -141,7 +152,7 @@ export const applyToOpsReadModel = {
       last_update: utcNow(),
     };
     await trx(table)
-      .insert({ booking_id: event.booking_id, payload: JSON.stringify(booking) })
+      .insert({ booking_id: event.booking_id, payload: JSON.stringify(booking), booked_at: booking.booked_at, show_id: event.show_id })
       .onConflict("booking_id")
       .ignore();
   },
@@ -208,23 +219,30 @@ const replayed = new Map<string, (trx: Transaction, payload: any, table: string)
 
 // ---- queries -------------------------------------------------------------------------------------
 
-/** Newest booking first; with a date, only bookings with a ticket whose receipt was issued that UTC day. */
-export async function listOpsBookings(db: Database, filter: { receiptIssueDate?: string } = {}): Promise<OpsBookingView[]> {
-  const query = db(OPS_TABLE).select("payload").orderByRaw("(payload->>'booked_at')::timestamptz DESC, booking_id DESC");
-  if (filter.receiptIssueDate) {
-    query.whereRaw(
-      `EXISTS (SELECT 1 FROM jsonb_each(payload->'tickets') AS t(ticket_id, ticket)
-               WHERE t.ticket->>'receipt_issued_at' <> ? AND left(t.ticket->>'receipt_issued_at', 10) = ?)`,
-      [ZERO_TIME, filter.receiptIssueDate],
-    );
-  }
-  const rows = await query;
-  return rows.map((row) => toView(row.payload));
+const byBookingTime = { time: "booked_at", id: "booking_id", timeType: "timestamptz", direction: "desc" } as const;
+
+/** A stored row in the response shape, with the show it books. */
+const bookingView = (row: { booking_id?: string; payload: Partial<OpsBookingView>; show_id: string | null }): OpsBookingView => ({
+  ...toView(row.payload),
+  ...(row.show_id ? { show_id: row.show_id } : {}),
+});
+
+/**
+ * One page of bookings, newest first; with a date, only bookings with a ticket whose receipt was
+ * issued that UTC day. Each filter and the order have an index (migration 030). A booking of many
+ * tickets is large, so pages are cut by bytes as well (lib/http/pagination.ts).
+ */
+export async function listOpsBookings(db: Database, query: OpsBookingsQuery): Promise<Page<OpsBookingView>> {
+  const select = db(OPS_TABLE).select("booking_id", "payload", "show_id");
+  if (query.receipt_issue_date) select.whereRaw("receipt_dates @> ARRAY[?::date]", [query.receipt_issue_date]);
+  if (query.show_id) select.where("show_id", query.show_id);
+  const rows = await keysetPage(select, db, byBookingTime, query);
+  return cutPage(rows, query.limit, bookingView, positionOf("booking_id"));
 }
 
 export async function getOpsBooking(db: Database, bookingId: string): Promise<OpsBookingView | undefined> {
-  const row = await db(OPS_TABLE).select("payload").where("booking_id", bookingId).first();
-  return row ? toView(row.payload) : undefined;
+  const row = await db(OPS_TABLE).select("payload", "show_id").where("booking_id", bookingId).first();
+  return row ? bookingView(row) : undefined;
 }
 
 // ---- rebuild from the data lake --------------------------------------------------------------------

@@ -8,8 +8,10 @@ import {
   TicketRefunded_v1,
   Uuid,
 } from "../contracts/index.ts";
-import { OpsBookingsQuery, type OpsBookingView } from "../contracts/http.ts";
+import { OpsBookingsQuery, type OpsBookingView, type ShowSales } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http/http-errors.ts";
+import { replyPage, withEtag } from "../lib/http/pagination.ts";
+import type { RequestMeta } from "../lib/http/request-meta.ts";
 import {
   applyToOpsReadModel,
   getOpsBooking,
@@ -21,6 +23,7 @@ import {
 import type { Transaction } from "../lib/database/db.ts";
 import type { Logger } from "../lib/observability/logger.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
+import { showSales } from "./ops.sales.ts";
 import type { DatabaseMethods } from "../mixins/database.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 
@@ -61,11 +64,11 @@ const OpsService: TicketsServiceSchema = {
   mixins: [ConsumerMixin()],
 
   actions: {
-    /** GET /api/ops/bookings[?receipt_issue_date=YYYY-MM-DD]: newest booking first. */
+    /** GET /api/ops/bookings[?receipt_issue_date=YYYY-MM-DD&show_id=…]: a page, newest booking first; 304 when the client has it. */
     listBookings: {
-      async handler(ctx: Context<unknown>): Promise<OpsBookingView[]> {
+      async handler(ctx: Context<unknown, RequestMeta>): Promise<OpsBookingView[] | null> {
         const query = validate(OpsBookingsQuery, ctx.params);
-        return listOpsBookings(this.db, { receiptIssueDate: query.receipt_issue_date });
+        return withEtag(ctx.meta, replyPage(ctx.meta, await listOpsBookings(this.db, query)));
       },
     },
 
@@ -77,6 +80,15 @@ const OpsService: TicketsServiceSchema = {
         const booking = await getOpsBooking(this.db, id.data);
         if (!booking) throw new HttpError(404, "booking not found");
         return booking;
+      },
+    },
+
+    /** GET /api/shows/:show_id/sales: the show's sales curve and fulfilment funnel; 400 bad id. */
+    showSales: {
+      async handler(ctx: Context<{ show_id?: unknown }>): Promise<ShowSales> {
+        const id = Uuid.safeParse(ctx.params.show_id);
+        if (!id.success) throw new HttpError(400, "invalid show ID format");
+        return showSales(this.db, id.data);
       },
     },
 

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { CreateShowRequest, ShowView } from "../contracts/http.ts";
+import type { CreateShowRequest, ShowsQuery, ShowView } from "../contracts/http.ts";
 import type { Database, Transaction } from "../lib/database/db.ts";
+import { keysetPage, positionOf } from "../lib/database/keyset.ts";
+import { cutPage, type Page } from "../lib/http/pagination.ts";
 
 /** start_time is TIMESTAMP (no zone) holding UTC wall time; this reads it back as an instant. */
 const startTimeUtc = "start_time AT TIME ZONE 'UTC' AS start_time";
@@ -25,11 +27,12 @@ export async function create(trx: Transaction, show: CreateShowRequest): Promise
 
 const showColumns = (db: Database) => ["show_id", "dead_nation_id", "number_of_tickets", "booked", "title", "venue", db.raw(startTimeUtc)];
 
-export async function list(db: Database): Promise<ShowView[]> {
-  const rows = await db("shows")
-    .select(showColumns(db))
-    .orderBy([{ column: "shows.start_time" }, { column: "show_id" }]);
-  return rows.map(toShowView);
+/** One page of shows by start time (index shows_by_start_time); `upcoming`: only those still to start. */
+export async function listPage(db: Database, query: ShowsQuery): Promise<Page<ShowView>> {
+  const select = db("shows").select(showColumns(db));
+  if (query.upcoming) select.whereRaw("shows.start_time > (now() AT TIME ZONE 'UTC')");
+  const rows = await keysetPage(select, db, { time: "shows.start_time", id: "show_id", timeType: "timestamp", direction: "asc" }, query);
+  return cutPage(rows, query.limit, toShowView, positionOf("show_id"));
 }
 
 export async function get(db: Database, showId: string): Promise<ShowView | undefined> {

@@ -1,8 +1,9 @@
 import type { Context } from "moleculer";
 import { Uuid } from "../contracts/common.ts";
-import { CreateShowRequest, type ShowView } from "../contracts/http.ts";
+import { CreateShowRequest, ShowsQuery, type ShowView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http/http-errors.ts";
 import { oncePerRequest, reply } from "../lib/http/idempotency.ts";
+import { replyPage } from "../lib/http/pagination.ts";
 import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { DatabaseMixin } from "../mixins/database.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
@@ -29,10 +30,11 @@ const ShowsService: TicketsServiceSchema = {
       },
     },
 
-    /** GET /api/shows: by start time, `[]` when there are none. */
+    /** GET /api/shows: a page of shows by start time, `[]` when there are none. */
     list: {
-      async handler(): Promise<ShowView[]> {
-        return shows.list(this.db);
+      async handler(ctx: Context<unknown, RequestMeta>): Promise<ShowView[]> {
+        const query = validate(ShowsQuery, ctx.params);
+        return replyPage(ctx.meta, await shows.listPage(this.db, query));
       },
     },
 

@@ -1,9 +1,13 @@
 import type { Database } from "../lib/database/db.ts";
 import type { Money } from "../contracts/index.ts";
-import type { TicketView } from "../contracts/http.ts";
+import type { TicketsQuery, TicketView } from "../contracts/http.ts";
+import { keysetPage, positionOf, type KeysetOrder } from "../lib/database/keyset.ts";
+import { cutPage, type Page } from "../lib/http/pagination.ts";
 
 export interface TicketFacts {
   ticket_id: string;
+  /** Empty or absent when the confirmation named no booking. */
+  booking_id?: string;
   customer_email: string;
   price: Money;
 }
@@ -15,8 +19,17 @@ const row = (ticket: TicketFacts) => ({
   customer_email: ticket.customer_email,
 });
 
+/** The booking's show is looked up once here, so the list filters by show on an index of its own. */
 export async function store(db: Database, ticket: TicketFacts): Promise<void> {
-  await db("tickets").insert(row(ticket)).onConflict("ticket_id").ignore();
+  const bookingId = ticket.booking_id || null;
+  await db("tickets")
+    .insert({
+      ...row(ticket),
+      booking_id: bookingId,
+      show_id: bookingId ? db.raw("(SELECT show_id FROM bookings WHERE booking_id = ?)", [bookingId]) : null,
+    })
+    .onConflict("ticket_id")
+    .ignore();
 }
 
 export async function cancel(db: Database, ticket: TicketFacts): Promise<void> {
@@ -26,14 +39,38 @@ export async function cancel(db: Database, ticket: TicketFacts): Promise<void> {
     .merge({ deleted_at: db.raw("COALESCE(tickets.deleted_at, excluded.deleted_at)") });
 }
 
-export async function listActive(db: Database): Promise<TicketView[]> {
-  const rows = await db("tickets")
-    .select("ticket_id", "price_amount", "price_currency", "customer_email")
-    .whereNull("deleted_at")
-    .orderBy("ticket_id");
-  return rows.map((r) => ({
+const byConfirmation = (direction: KeysetOrder["direction"]): KeysetOrder => ({
+  time: "confirmed_at",
+  id: "ticket_id",
+  timeType: "timestamptz",
+  direction,
+});
+
+/** One page of tickets by confirmation time; every filter has its index (migration 030). */
+export async function listPage(db: Database, query: TicketsQuery): Promise<Page<TicketView>> {
+  const select = db("tickets").select("ticket_id", "price_amount", "price_currency", "customer_email", "booking_id");
+  if (query.status === "confirmed") select.whereNull("deleted_at");
+  else select.whereNotNull("deleted_at");
+  if (query.show_id) select.where("show_id", query.show_id);
+  if (query.booking_id) select.where("booking_id", query.booking_id);
+  if (query.customer_email) select.whereRaw("lower(customer_email) = lower(?)", [query.customer_email]);
+  const rows = await keysetPage(select, db, byConfirmation(query.order === "newest" ? "desc" : "asc"), query);
+  return cutPage(rows, query.limit, toView, positionOf("ticket_id"));
+}
+
+interface TicketRow {
+  ticket_id: string;
+  price_amount: string;
+  price_currency: string;
+  customer_email: string;
+  booking_id: string | null;
+}
+
+function toView(r: TicketRow): TicketView {
+  return {
     ticket_id: r.ticket_id,
     price: { amount: r.price_amount, currency: r.price_currency.trim() },
     customer_email: r.customer_email,
-  }));
+    booking_id: r.booking_id,
+  };
 }

@@ -7,9 +7,10 @@ import {
   TicketReceiptIssued_v1,
   type PayloadOf,
 } from "../contracts/index.ts";
-import { TicketsStatusRequest, type TicketView } from "../contracts/http.ts";
+import { TicketsQuery, TicketsStatusRequest, type TicketView } from "../contracts/http.ts";
 import { HttpError, validate } from "../lib/http/http-errors.ts";
 import { oncePerKey, reply, requestHash } from "../lib/http/idempotency.ts";
+import { replyPage } from "../lib/http/pagination.ts";
 import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { ConsumerMixin, on, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
@@ -50,10 +51,11 @@ const TicketsService: TicketsServiceSchema = {
       },
     },
 
-    /** GET /api/tickets: tickets not canceled, `[]` when there are none. */
+    /** GET /api/tickets: a page of tickets not canceled (or canceled), by confirmation time; `[]` when there are none. */
     list: {
-      async handler(): Promise<TicketView[]> {
-        return tickets.listActive(this.db);
+      async handler(ctx: Context<unknown, RequestMeta>): Promise<TicketView[]> {
+        const query = validate(TicketsQuery, ctx.params);
+        return replyPage(ctx.meta, await tickets.listPage(this.db, query));
       },
     },
   },

@@ -6,6 +6,8 @@ import * as pending from "./pages/pending.js";
 import * as tickets from "./pages/tickets.js";
 import * as ops from "./pages/ops.js";
 import * as signInPage from "./pages/sign-in.js";
+import * as sales from "./pages/sales.js";
+import { clearToasts } from "./lib/dom.js";
 import { loadSession, mayUse, needsSignIn, session, signOut } from "./lib/session.js";
 
 const pages = {
@@ -14,6 +16,7 @@ const pages = {
   pending: { title: "Pending callbacks", module: pending, role: "operator" },
   tickets: { title: "Tickets", module: tickets, role: "viewer" },
   ops: { title: "Ops report", module: ops, role: "viewer" },
+  sales: { title: "Sales", module: sales, role: "viewer" },
 };
 const defaultPage = "shows";
 const signInRoute = "sign-in";
@@ -45,6 +48,7 @@ function mountPage(name, title, mount) {
     else link.removeAttribute("aria-current");
   }
   root.replaceChildren();
+  clearToasts();
   root.dataset.page = name;
   mount(leaving.signal);
   root.querySelector("h1")?.focus({ preventScroll: true });

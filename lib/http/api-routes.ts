@@ -7,8 +7,11 @@ import {
   OpsBookingsQuery,
   OpsBookingView,
   ShowCreated,
+  ShowSales,
+  ShowsQuery,
   ShowView,
   TicketRefundParams,
+  TicketsQuery,
   TicketsStatusRequest,
   TicketView,
 } from "../../contracts/http.ts";
@@ -27,8 +30,8 @@ export interface ApiRoute {
   /** Path parameters (`:ticket_id`). */
   params?: z.ZodObject;
   headers?: { name: string; required: boolean; description: string }[];
-  /** Status → description and body schema (none: empty or `null`). Errors are `{"error": …}`. */
-  responses: Record<number, { description: string; body?: z.ZodType }>;
+  /** Status → description, body schema (none: empty or `null`) and headers. Errors are `{"error": …}`. */
+  responses: Record<number, { description: string; body?: z.ZodType; headers?: Record<string, { description: string }> }>;
 }
 
 const idempotencyKey = (required: boolean) => ({
@@ -38,6 +41,15 @@ const idempotencyKey = (required: boolean) => ({
     ? "Required. A replay with the same body returns the first answer (Idempotent-Replayed: true); another body is 422."
     : "Optional. A replay with the same body returns the first answer (Idempotent-Replayed: true); another body is 422.",
 });
+
+/** The answer of a paged list (lib/http/pagination.ts). */
+const pageHeaders = {
+  Link: {
+    description:
+      'RFC 8288 `<…>; rel="next"` when more items exist: the same request with an opaque `cursor` that continues after this page\'s last item. Absent on the last page.',
+  },
+};
+const badPage = { description: "Invalid limit, cursor or filter" };
 
 /** Keys are moleculer-web aliases relative to `/api`: "METHOD /path". */
 export const publicApi: Record<string, ApiRoute> = {
@@ -54,8 +66,9 @@ export const publicApi: Record<string, ApiRoute> = {
   },
   "GET /tickets": {
     action: "tickets.list",
-    summary: "Tickets not canceled",
-    responses: { 200: { description: "All active tickets", body: z.array(TicketView) } },
+    summary: "Tickets not canceled (or canceled), by confirmation time, a page at a time",
+    query: TicketsQuery,
+    responses: { 200: { description: "A page of tickets", body: z.array(TicketView), headers: pageHeaders }, 400: badPage },
   },
   "POST /shows": {
     action: "shows.create",
@@ -72,7 +85,8 @@ export const publicApi: Record<string, ApiRoute> = {
   "GET /shows": {
     action: "shows.list",
     summary: "Shows by start time, with the seats still for sale",
-    responses: { 200: { description: "All shows", body: z.array(ShowView) } },
+    query: ShowsQuery,
+    responses: { 200: { description: "A page of shows", body: z.array(ShowView), headers: pageHeaders }, 400: badPage },
   },
   "GET /shows/:show_id": {
     action: "shows.get",
@@ -83,6 +97,12 @@ export const publicApi: Record<string, ApiRoute> = {
       400: { description: "Invalid show ID format" },
       404: { description: "Show not found" },
     },
+  },
+  "GET /shows/:show_id/sales": {
+    action: "ops.showSales",
+    summary: "Ops read model: a show's tickets sold over time and its fulfilment funnel",
+    params: z.object({ show_id: Uuid }),
+    responses: { 200: { description: "The show's sales", body: ShowSales }, 400: { description: "Invalid show ID format" } },
   },
   "POST /book-tickets": {
     action: "bookings.book",
@@ -101,9 +121,24 @@ export const publicApi: Record<string, ApiRoute> = {
   },
   "GET /ops/bookings": {
     action: "ops.listBookings",
-    summary: "Ops read model: bookings, newest first",
+    summary: "Ops read model: bookings, newest first, a page at a time",
     query: OpsBookingsQuery,
-    responses: { 200: { description: "Bookings", body: z.array(OpsBookingView) }, 400: { description: "Invalid receipt_issue_date" } },
+    headers: [
+      {
+        name: "If-None-Match",
+        required: false,
+        description: "The ETag of an earlier answer: 304 with no body while the page is unchanged.",
+      },
+    ],
+    responses: {
+      200: {
+        description: "A page of bookings",
+        body: z.array(OpsBookingView),
+        headers: { ...pageHeaders, ETag: { description: "Strong validator of this page (items and Link), for If-None-Match." } },
+      },
+      304: { description: "Not modified: the page is the one If-None-Match names" },
+      400: badPage,
+    },
   },
   "GET /ops/bookings/:id": {
     action: "ops.getBooking",

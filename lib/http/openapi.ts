@@ -189,11 +189,16 @@ function operationOf(
     responses[status] = {
       ...responses[status],
       description: response.description,
+      ...(response.headers ? { headers: headersOf(response.headers) } : {}),
       ...(schema ? { content: { "application/json": { schema } } } : {}),
     };
   }
   operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
   return operation;
+}
+
+function headersOf(headers: Record<string, { description: string }>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).map(([name, { description }]) => [name, { description, schema: { type: "string" } }]));
 }
 
 function undocumented(alias: string, action: string): OpenApiOperation {

@@ -53,12 +53,17 @@ export async function deadLetterCounts(db: Database): Promise<Map<string, number
   return new Map(rows.map((row) => [row.handler, Number(row.n)]));
 }
 
-/** Dead letters, oldest first. */
-export async function listDeadLetters(db: Database, limit = 500): Promise<DeadLetterSummary[]> {
-  const rows: DeadLetterRow[] = await db("dead_letters")
+/** Dead letters, oldest first, from after the id `after`; the caller bounds the answer's bytes. */
+export async function listDeadLetters(
+  db: Database,
+  { limit = 500, after }: { limit?: number; after?: number } = {},
+): Promise<DeadLetterSummary[]> {
+  const query = db("dead_letters")
     .select("id", "service", "handler", "name", "message_id", "error", "deliveries", "created_at")
     .orderBy("id")
     .limit(limit);
+  if (after !== undefined) query.where("id", ">", after);
+  const rows: DeadLetterRow[] = await query;
   return rows.map(summary);
 }
 
@@ -69,7 +74,7 @@ export async function findDeadLetter(db: Database, id: number): Promise<DeadLett
 
 /** Where each dead letter goes back for a replay: the service that owns its handler. */
 export async function deadLetterOwners(db: Database, id?: number): Promise<{ id: number; service: string }[]> {
-  const query = db("dead_letters").select("id", "service").orderBy("id");
+  const query = db("dead_letters").select("id", "service").orderBy("id").limit(REPLAY_BATCH_MAX);
   if (id !== undefined) query.where({ id });
   return query;
 }
@@ -106,6 +111,14 @@ export async function dropDeadLetter(db: Database, id: number): Promise<boolean>
   return (await db("dead_letters").where({ id }).delete()) > 0;
 }
 
+/**
+ * At most this many letters per replay of "all": the answer lists each one and crosses NATS, whose
+ * payloads are bounded; the operator calls again for the rest.
+ */
+export const REPLAY_BATCH_MAX = 1000;
+/** A replay's error is cut to this length in the answer, for the same reason. */
+const REPLAY_ERROR_MAX = 300;
+
 export interface ReplayResult {
   id: number;
   replayed: boolean;
@@ -126,9 +139,10 @@ export async function replayDeadLetters(
   const results: ReplayResult[] = [];
   for (const { id, service } of owners) {
     try {
-      results.push(await replayOne(service, id));
+      const result = await replayOne(service, id);
+      results.push(result.error ? { ...result, error: result.error.slice(0, REPLAY_ERROR_MAX) } : result);
     } catch (error) {
-      results.push({ id, replayed: false, error: errorMessage(error) });
+      results.push({ id, replayed: false, error: errorMessage(error).slice(0, REPLAY_ERROR_MAX) });
     }
   }
   return results;

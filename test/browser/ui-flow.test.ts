@@ -79,7 +79,7 @@ test.serial("signing in as an operator opens the console", async (t) => {
 
 test.serial("empty states: no shows, no tickets, no bookings", async (t) => {
   await page.goto(`${sys.url}/#/shows`);
-  await page.locator(".state--empty", { hasText: "No shows yet." }).waitFor();
+  await page.locator(".state--empty", { hasText: "No upcoming shows yet." }).waitFor();
   t.is(await page.locator("tr[data-show-id]").count(), 0);
   await page.goto(`${sys.url}/#/tickets`);
   await page.locator(".state--empty", { hasText: "No tickets yet. Book some tickets first!" }).waitFor();

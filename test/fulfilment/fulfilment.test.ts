@@ -45,7 +45,9 @@ test.serial("scenario 1: a confirmed ticket is stored, printed, receipted and tr
   await fulfilled(ticket.ticket_id);
 
   const listed = (await sys.http("GET", "/api/tickets")).body.filter((x: { ticket_id: string }) => x.ticket_id === ticket.ticket_id);
-  t.deepEqual(listed, [{ ticket_id: ticket.ticket_id, price: { amount: "50.30", currency: "GBP" }, customer_email: "email@example.com" }]);
+  t.deepEqual(listed, [
+    { ticket_id: ticket.ticket_id, price: { amount: "50.30", currency: "GBP" }, customer_email: "email@example.com", booking_id: null },
+  ]);
 
   const fileName = `${ticket.ticket_id}-ticket.html`;
   t.deepEqual(filesFor(sys, ticket.ticket_id), [[fileName, `<html><body>Ticket ID: ${ticket.ticket_id}, Price: 50.30 GBP</body></html>`]]);

@@ -37,7 +37,12 @@ test.serial("a confirmed ticket is stored and listed, and its event reaches the 
   const listed = await eventually(async () =>
     (await sys.http("GET", "/api/tickets")).body.find((x: { ticket_id: string }) => x.ticket_id === confirmed.ticket_id),
   );
-  t.deepEqual(listed, { ticket_id: confirmed.ticket_id, price: { amount: "50.30", currency: "GBP" }, customer_email: "email@example.com" });
+  t.deepEqual(listed, {
+    ticket_id: confirmed.ticket_id,
+    price: { amount: "50.30", currency: "GBP" },
+    customer_email: "email@example.com",
+    booking_id: null,
+  });
 
   const lake = await eventually(() =>
     sys.node.runtime

@@ -12,9 +12,9 @@ export class ApiError extends Error {
   }
 }
 
-/** Sends one request; resolves with `{ status, headers, data }` or rejects with an ApiError. */
-export async function request(method, path, { body, headers = {}, signal } = {}) {
-  const init = { method, headers: { Accept: "application/json", ...headers }, signal };
+/** Sends one request; resolves with `{ status, headers, data }` (a 304 has data null) or rejects with an ApiError. */
+export async function request(method, path, { body, headers = {}, signal, cache } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers }, signal, cache };
   const { csrfToken } = session();
   if (csrfToken && method !== "GET") init.headers["X-CSRF-Token"] = csrfToken;
   if (body !== undefined) {
@@ -38,23 +38,47 @@ export async function request(method, path, { body, headers = {}, signal } = {})
     }
   }
   if (response.status === 401) window.dispatchEvent(new Event("tickets:unauthorized"));
-  if (!response.ok) {
+  if (!response.ok && response.status !== 304) {
     const message = typeof data?.error === "string" ? data.error : `The request failed (HTTP ${response.status}).`;
     throw new ApiError(response.status, message, Array.isArray(data?.details) ? data.details : []);
   }
   return { status: response.status, headers: response.headers, data };
 }
 
+/** The path of a `Link: <…>; rel="next"` header; null on the last page. */
+const nextOf = (headers) => headers.get("Link")?.match(/<([^>]+)>;\s*rel="next"/)?.[1] ?? null;
+
+/**
+ * One page of a list: `{ items, next, etag, notModified }`. `next` is the path of the following
+ * page (the API's Link header); with `etag`, an unchanged page answers `notModified` and no items.
+ */
+export async function listPage(path, { signal, etag } = {}) {
+  const headers = etag ? { "If-None-Match": etag } : {};
+  const response = await request("GET", path, { signal, headers, cache: "no-store" });
+  return {
+    items: response.data ?? [],
+    next: nextOf(response.headers),
+    etag: response.headers.get("ETag"),
+    notModified: response.status === 304,
+  };
+}
+
+/** A list path with its filters; empty values are left out. */
+export function listPath(base, filters = {}) {
+  const query = new URLSearchParams(Object.entries(filters).filter(([, value]) => value !== "" && value != null));
+  return query.size ? `${base}?${query}` : base;
+}
+
 export const api = {
-  listShows: (signal) => request("GET", "/api/shows", { signal }).then((r) => r.data ?? []),
+  /** The first page (up to 1000) of shows; `{ upcoming: true }` leaves out past ones. */
+  listShows: (signal, filters = {}) => request("GET", listPath("/api/shows", filters), { signal }).then((r) => r.data ?? []),
+  getShow: (showId, signal) => request("GET", `/api/shows/${encodeURIComponent(showId)}`, { signal }).then((r) => r.data),
+  showSales: (showId, signal) => request("GET", `/api/shows/${encodeURIComponent(showId)}/sales`, { signal }).then((r) => r.data),
+  getOpsBooking: (bookingId, signal) =>
+    request("GET", `/api/ops/bookings/${encodeURIComponent(bookingId)}`, { signal }).then((r) => r.data),
   createShow: (show) => request("POST", "/api/shows", { body: show }).then((r) => r.data),
   bookTickets: (booking) => request("POST", "/api/book-tickets", { body: booking }).then((r) => r.data),
   sendTicketStatus: (tickets, idempotencyKey) =>
     request("POST", "/api/tickets-status", { body: { tickets }, headers: { "Idempotency-Key": idempotencyKey } }),
-  listTickets: (signal) => request("GET", "/api/tickets", { signal }).then((r) => r.data ?? []),
   refundTicket: (ticketId) => request("PUT", `/api/ticket-refund/${encodeURIComponent(ticketId)}`),
-  listOpsBookings: (receiptIssueDate, signal) => {
-    const query = receiptIssueDate ? `?receipt_issue_date=${encodeURIComponent(receiptIssueDate)}` : "";
-    return request("GET", `/api/ops/bookings${query}`, { signal });
-  },
 };

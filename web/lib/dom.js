@@ -64,6 +64,11 @@ export function toast(message, kind = "success") {
   setTimeout(() => item.remove(), 8000);
 }
 
+/** Notices belong to the page that raised them: a new page starts without them. */
+export function clearToasts() {
+  document.getElementById("toasts")?.replaceChildren();
+}
+
 /** A random UUID v4; crypto.randomUUID exists only in secure contexts, getRandomValues everywhere. */
 export function uuid() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

@@ -15,14 +15,14 @@ export function mount(root, { query, signal }) {
 async function load(container, preselectedShowId, signal) {
   replace(container, loadingState("Loading shows…"));
   try {
-    const shows = await api.listShows(signal);
+    const shows = await api.listShows(signal, { upcoming: true });
     if (shows.length === 0) {
       replace(
         container,
         h(
           "section",
           { class: "card" },
-          emptyState("No shows to book yet.", "Create one on the ", h("a", { href: "#/shows" }, "Shows"), " page first."),
+          emptyState("No upcoming shows to book.", "Create one on the ", h("a", { href: "#/shows" }, "Shows"), " page first."),
         ),
       );
       return;
@@ -45,9 +45,11 @@ function bookingForm(initialShows, preselectedShowId, signal) {
   const availability = h("p", { class: "availability", "aria-live": "polite" });
   const result = h("div", { class: "result" });
 
+  // Nothing is chosen for the user: booking the wrong show is worse than one more click.
   const fillOptions = (selectedId) => {
     replace(
       select,
+      h("option", { value: "", disabled: true, selected: !shows.some((show) => show.show_id === selectedId) }, "Choose a show…"),
       shows.map((show) => {
         const remaining = remainingOf(show);
         const soldOut = remaining === 0 ? " (sold out)" : "";
@@ -77,7 +79,7 @@ function bookingForm(initialShows, preselectedShowId, signal) {
   };
   const refreshShows = async () => {
     try {
-      shows = await api.listShows(signal);
+      shows = await api.listShows(signal, { upcoming: true });
       const selected = select.value;
       fillOptions(selected);
       showAvailability();
@@ -86,7 +88,7 @@ function bookingForm(initialShows, preselectedShowId, signal) {
     }
   };
 
-  fillOptions(preselectedShowId ?? shows[0].show_id);
+  fillOptions(preselectedShowId ?? "");
   select.addEventListener("change", showAvailability);
   showAvailability();
 
@@ -112,6 +114,10 @@ function bookingForm(initialShows, preselectedShowId, signal) {
     form,
     "Booking…",
     async () => {
+      if (!select.value) {
+        showFieldError(form, "show_id", "Choose a show");
+        return;
+      }
       const count = fieldValue(form, "number_of_tickets");
       const booking = {
         show_id: select.value,

@@ -1,53 +1,107 @@
-import { api } from "../lib/api.js";
+import { api, listPage, listPath } from "../lib/api.js";
 import { emptyState, errorState, h, loadingState, pageHeader, replace } from "../lib/dom.js";
-import { formatPrice, formatTime, isSet, timeParts } from "../lib/format.js";
+import { formatPrice, formatShowTime, formatTime, isSet, timeParts } from "../lib/format.js";
+import { showOf, showSelect } from "../lib/shows.js";
 
 /** How often the report is re-read while the page is visible (see web/README note: polling, not SSE). */
 const pollIntervalMs = 2000;
 
+/** Bookings per page: cards are tall, so fewer than the API's default. */
+const pageSize = 20;
+
 export function mount(root, { query, signal }) {
-  const receiptDate = query.get("receipt_issue_date") ?? "";
+  const filters = { show_id: query.get("show_id") ?? "", receipt_issue_date: query.get("receipt_issue_date") ?? "" };
   const live = h("p", { class: "live", role: "status" });
   const report = h("div", { class: "ops-report" }, loadingState("Loading bookings…"));
+  const filterSlot = h("div", {}, filterForm(filters, []));
+  const pager = h("div", { class: "pager" });
   root.append(
-    pageHeader("Ops report", "Every booking and what happened to each of its tickets. Updates live."),
-    filterForm(receiptDate),
+    pageHeader("Ops report", "Every booking and what happened to each of its tickets, newest first. Updates live."),
+    filterSlot,
     live,
     report,
+    pager,
   );
-  poll(report, live, receiptDate, signal);
+  api
+    .listShows(signal)
+    .then((shows) => replace(filterSlot, filterForm(filters, shows)))
+    .catch(() => undefined);
+  poll({ report, live, pager }, filters, signal);
 }
 
-function filterForm(receiptDate) {
-  const date = h("input", { type: "date", id: "receipt-date", name: "receipt_issue_date", value: receiptDate });
-  const go = (value) => (location.hash = value ? `#/ops?${new URLSearchParams({ receipt_issue_date: value })}` : "#/ops");
+function filterForm(filters, shows) {
+  const show = showSelect({ id: "ops-show", shows, selectedId: filters.show_id });
+  const date = h("input", { type: "date", id: "receipt-date", name: "receipt_issue_date", value: filters.receipt_issue_date });
+  const go = (values) => {
+    const query = new URLSearchParams(Object.entries(values).filter(([, value]) => value));
+    location.hash = query.size ? `#/ops?${query}` : "#/ops";
+  };
   return h(
     "form",
     {
-      class: "filter",
+      class: "filter filter--grid card",
       role: "search",
+      "aria-label": "Find bookings",
       onsubmit: (event) => {
         event.preventDefault();
-        go(date.value);
+        go({ show_id: show.value, receipt_issue_date: date.value });
       },
     },
-    h("label", { for: "receipt-date" }, "Receipt issued on"),
-    date,
-    h("button", { type: "submit", class: "btn" }, "Filter"),
-    receiptDate ? h("button", { type: "button", class: "btn btn--ghost", onclick: () => go("") }, "Clear") : null,
+    h("div", { class: "filter__field" }, h("label", { for: "ops-show" }, "Show"), show),
+    h("div", { class: "filter__field" }, h("label", { for: "receipt-date" }, "Receipt issued on"), date),
+    h(
+      "div",
+      { class: "filter__actions" },
+      h("button", { type: "submit", class: "btn" }, "Filter"),
+      filters.show_id || filters.receipt_issue_date
+        ? h("button", { type: "button", class: "btn btn--ghost", onclick: () => go({}) }, "Clear")
+        : null,
+    ),
   );
 }
 
+const newestFirst = (a, b) => (a.booked_at === b.booked_at ? (a.booking_id < b.booking_id ? 1 : -1) : a.booked_at < b.booked_at ? 1 : -1);
+
 /**
- * Re-reads the report every pollIntervalMs while the tab is visible, one request at a time, and
- * redraws only when the answer changed (so scrolling and text selection survive). Stops when the
- * page is left (signal).
+ * Re-reads the first page every pollIntervalMs while the tab is visible, one request at a time,
+ * with If-None-Match: an unchanged report costs a 304. Older pages are read on "Load more" and
+ * kept; every booking shown is kept by id, so one pushed off the first page by a new booking stays
+ * on screen (no gap before the older pages). Redraws only when something changed, so scrolling and
+ * text selection survive. Stops when the page is left (signal).
  */
-function poll(report, live, receiptDate, signal) {
-  let lastBody = null;
+function poll({ report, live, pager }, filters, signal) {
+  const firstPath = listPath("/api/ops/bookings", { ...filters, limit: pageSize });
+  const shown = new Map();
+  let etag = null;
+  let next = null;
+  let olderLoaded = false;
   let timer = null;
   let hasData = false;
   let lastError = null;
+
+  const more = h("button", { type: "button", class: "btn pager__more" }, "Load more bookings");
+  const count = h("p", { class: "pager__count" });
+  const draw = () => {
+    renderReport(report, [...shown.values()].sort(newestFirst), filters);
+    replace(count, next ? `${shown.size} bookings shown · more available` : `${shown.size} bookings shown · that is all`);
+    replace(pager, shown.size ? count : null, next ? more : null);
+  };
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    more.textContent = "Loading…";
+    try {
+      const page = await listPage(next, { signal });
+      for (const booking of page.items) shown.set(booking.booking_id, booking);
+      next = page.next;
+      olderLoaded = true;
+      draw();
+    } catch (error) {
+      if (error.name !== "AbortError") replace(count, `${shown.size} bookings shown · could not load more: ${error.message}`);
+    } finally {
+      more.disabled = false;
+      more.textContent = "Load more bookings";
+    }
+  });
 
   const schedule = () => {
     clearTimeout(timer);
@@ -56,11 +110,12 @@ function poll(report, live, receiptDate, signal) {
   const tick = async () => {
     clearTimeout(timer);
     try {
-      const { data } = await api.listOpsBookings(receiptDate, signal);
-      const body = JSON.stringify(data);
-      if (body !== lastBody) {
-        lastBody = body;
-        renderReport(report, data ?? [], receiptDate);
+      const page = await listPage(firstPath, { signal, etag });
+      if (!page.notModified) {
+        etag = page.etag;
+        for (const booking of page.items) shown.set(booking.booking_id, booking);
+        if (!olderLoaded) next = page.next;
+        draw();
       }
       hasData = true;
       live.className = "live live--on";
@@ -92,15 +147,19 @@ function poll(report, live, receiptDate, signal) {
   tick();
 }
 
-function renderReport(report, bookings, receiptDate) {
+function renderReport(report, bookings, filters) {
   if (bookings.length === 0) {
     replace(
       report,
       h(
         "section",
         { class: "card" },
-        receiptDate
-          ? emptyState(`No bookings with a receipt issued on ${receiptDate}.`)
+        filters.show_id || filters.receipt_issue_date
+          ? emptyState(
+              filters.receipt_issue_date
+                ? `No bookings with a receipt issued on ${filters.receipt_issue_date}.`
+                : "No bookings for this show yet.",
+            )
           : emptyState(
               "No bookings yet.",
               "Bookings appear here as soon as they are made on ",
@@ -114,11 +173,27 @@ function renderReport(report, bookings, receiptDate) {
   replace(report, bookings.map(bookingCard));
 }
 
+/** The booking's show, filled in once read (many cards share one request). */
+function showLine(showId) {
+  const line = h("p", { class: "booking__show" }, showId ? "…" : "Show unknown");
+  showOf(showId).then((show) => {
+    if (show)
+      replace(
+        line,
+        h("a", { href: `#/sales?show_id=${show.show_id}`, class: "strong" }, show.title),
+        ` · ${show.venue} · ${formatShowTime(show.start_time)}`,
+      );
+    else if (showId) replace(line, h("span", { class: "mono id" }, showId));
+  });
+  return line;
+}
+
 function bookingCard(booking) {
   const tickets = Object.entries(booking.tickets ?? {});
   return h(
     "section",
     { class: "card booking", dataset: { bookingId: booking.booking_id } },
+    showLine(booking.show_id),
     h(
       "dl",
       { class: "booking__facts" },

@@ -1,8 +1,9 @@
-import { api } from "../lib/api.js";
+import { api, listPath } from "../lib/api.js";
 import { emptyState, errorState, h, loadingState, pageHeader, replace, toast, uuid } from "../lib/dom.js";
 import { field, formAlert, onSubmit, fieldValue } from "../lib/forms.js";
 import { formatShowTime } from "../lib/format.js";
 import { mayUse } from "../lib/session.js";
+import { createPager } from "../lib/pager.js";
 
 export function mount(root, { signal }) {
   const listSection = h("section", { class: "card", "aria-labelledby": "shows-list-title" });
@@ -69,28 +70,36 @@ function createForm(reload) {
   return form;
 }
 
-async function loadShows(section, signal) {
-  const heading = h("h2", { id: "shows-list-title" }, "All shows");
-  replace(section, heading, loadingState("Loading shows…"));
+/** Shows per page of the list. */
+const pageSize = 50;
+
+/** The list, a page at a time by start time; "Upcoming only" (the default) leaves past shows out. */
+async function loadShows(section, signal, upcoming = true) {
+  const heading = h("h2", { id: "shows-list-title" }, "Shows");
+  const toggle = h("input", { type: "checkbox", id: "shows-upcoming", checked: upcoming });
+  toggle.addEventListener("change", () => loadShows(section, signal, toggle.checked));
+  const head = h("div", { class: "card__head" }, heading, h("label", { class: "check", for: "shows-upcoming" }, toggle, " Upcoming only"));
+  replace(section, head, loadingState("Loading shows…"));
+  const body = h("tbody", {});
+  const pager = createPager({ noun: "shows", signal, renderPage: (shows) => body.append(...shows.map(showRow)) });
   try {
-    const shows = await api.listShows(signal);
-    if (shows.length === 0) {
-      replace(section, heading, emptyState("No shows yet.", "Create the first one with the form."));
+    await pager.start(listPath("/api/shows", { upcoming: upcoming ? "true" : "", limit: pageSize }));
+    if (body.childElementCount === 0) {
+      replace(section, head, emptyState(upcoming ? "No upcoming shows yet." : "No shows yet.", "Create one with the form."));
       return;
     }
-    replace(section, heading, showsTable(shows));
+    replace(section, head, showsTable(body), pager.element);
   } catch (error) {
     if (error.name === "AbortError") return;
     replace(
       section,
-      heading,
-      errorState(error, () => loadShows(section, signal)),
+      head,
+      errorState(error, () => loadShows(section, signal, upcoming)),
     );
   }
 }
 
-function showsTable(shows) {
-  const hasRemaining = shows.some((show) => typeof show.available_tickets === "number");
+function showsTable(body) {
   return h(
     "table",
     { class: "table table--stack" },
@@ -104,27 +113,27 @@ function showsTable(shows) {
         h("th", {}, "Venue"),
         h("th", {}, "Starts"),
         h("th", { class: "num" }, "Tickets"),
-        hasRemaining ? h("th", { class: "num" }, "Remaining") : null,
+        h("th", { class: "num" }, "Remaining"),
         h("th", {}, "Show ID"),
         h("th", {}, "Dead Nation ID"),
+        h("th", { class: "actions" }, h("span", { class: "visually-hidden" }, "Actions")),
       ),
     ),
-    h(
-      "tbody",
-      {},
-      shows.map((show) =>
-        h(
-          "tr",
-          { dataset: { showId: show.show_id } },
-          h("td", { "data-label": "Title", class: "strong" }, show.title),
-          h("td", { "data-label": "Venue" }, show.venue),
-          h("td", { "data-label": "Starts" }, formatShowTime(show.start_time)),
-          h("td", { "data-label": "Tickets", class: "num" }, show.number_of_tickets),
-          hasRemaining ? h("td", { "data-label": "Remaining", class: "num" }, show.available_tickets ?? "-") : null,
-          h("td", { "data-label": "Show ID", class: "mono id" }, show.show_id),
-          h("td", { "data-label": "Dead Nation ID", class: "mono id" }, show.dead_nation_id),
-        ),
-      ),
-    ),
+    body,
+  );
+}
+
+function showRow(show) {
+  return h(
+    "tr",
+    { dataset: { showId: show.show_id } },
+    h("td", { "data-label": "Title", class: "strong" }, show.title),
+    h("td", { "data-label": "Venue" }, show.venue),
+    h("td", { "data-label": "Starts" }, formatShowTime(show.start_time)),
+    h("td", { "data-label": "Tickets", class: "num" }, show.number_of_tickets),
+    h("td", { "data-label": "Remaining", class: "num" }, show.available_tickets ?? "-"),
+    h("td", { "data-label": "Show ID", class: "mono id" }, show.show_id),
+    h("td", { "data-label": "Dead Nation ID", class: "mono id" }, show.dead_nation_id),
+    h("td", { class: "actions" }, h("a", { class: "btn btn--small", href: `#/sales?show_id=${show.show_id}` }, "Sales")),
   );
 }
