@@ -31,10 +31,16 @@ export interface FieldProblem {
   message: string;
 }
 
-/** Validates input against a zod schema; failure is a 400 naming every bad field. */
+/** Validates input against a zod schema; failure is a 400 naming every bad field, each once. */
 export function validate<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const details: FieldProblem[] = parsed.error.issues.map((issue) => ({ field: issue.path.join(".") || "(body)", message: issue.message }));
+  // zod goes on checking a value after its first failed check; a client needs the first problem of each field
+  const byField = new Map<string, FieldProblem>();
+  for (const issue of parsed.error.issues) {
+    const field = issue.path.join(".") || "(body)";
+    if (!byField.has(field)) byField.set(field, { field, message: issue.message });
+  }
+  const details = [...byField.values()];
   throw new HttpError(400, `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`, details);
 }

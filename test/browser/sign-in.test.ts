@@ -54,9 +54,9 @@ test.serial("a wrong password is refused on the sign-in page", async (t) => {
 });
 
 const expectedPages: Record<Role, string[]> = {
-  viewer: ["Shows", "Tickets", "Ops report"],
-  operator: ["Shows", "Book tickets", "Pending callbacks", "Tickets", "Ops report"],
-  admin: ["Shows", "Book tickets", "Pending callbacks", "Tickets", "Ops report"],
+  viewer: ["Shows", "Tickets", "Ops report", "Sales"],
+  operator: ["Shows", "Book tickets", "Pending callbacks", "Tickets", "Ops report", "Sales"],
+  admin: ["Shows", "Book tickets", "Pending callbacks", "Tickets", "Ops report", "Sales"],
 };
 
 for (const role of ["viewer", "operator", "admin"] as Role[]) {
@@ -89,7 +89,9 @@ test.serial("CSRF: a page of another origin posting with the staff cookie is ref
     ]);
     const sent = await response.request().allHeaders();
     t.regex(sent.cookie ?? "", /tickets_session=/, "the browser sent the staff cookie along (same site, other origin)");
-    t.is(response.status(), 403);
+    // A form can send only a non-JSON body, which the edge refuses (415) before the CSRF check (403) is
+    // reached; the check itself is proven on JSON requests in test/access/route-matrix.test.ts.
+    t.true([403, 415].includes(response.status()), `refused: ${response.status()}`);
     t.is(attacker.reports[0], "blocked", "a scripted cross-origin request cannot read or pass the check either");
     t.is(await showCount(), before);
   } finally {
