@@ -5,7 +5,7 @@ import { createDatabase, type Database } from "./database/db.ts";
 import { errorMessage } from "./errors.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./messaging/jetstream.ts";
 import type { Logger } from "./observability/logger.ts";
-import { sweepIdempotencyKeys } from "./http/idempotency.ts";
+import { startHousekeeping, type Housekeeping } from "./housekeeping/housekeeping.ts";
 import { OutboxRelay } from "./messaging/relay.ts";
 import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror } from "./redis-mirror/mirror.ts";
 import { createTopology, type Topology } from "./messaging/topology.ts";
@@ -31,8 +31,8 @@ export interface Runtime extends RuntimeExtensions {
   ensureRelay(): Promise<OutboxRelay>;
   /** Starts this node's JetStream → Redis Streams mirror once; only the leader node writes. */
   ensureMirror(): Promise<RedisMirror>;
-  /** Periodic clean-up of records that only matter for a while (idempotency keys). */
-  startHousekeeping(): void;
+  /** Starts this node's clean-up of what is written per message or per request (lib/housekeeping/), once. */
+  startHousekeeping(): Housekeeping;
   /** The mirror, when this node started one (for lag reports and metrics). */
   readonly mirror?: RedisMirror;
   close(): Promise<void>;
@@ -75,6 +75,7 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
       await ensureStreams(opened.jsm, topology, {
         replicas: config.JETSTREAM_REPLICAS,
         duplicateWindowMs: config.JETSTREAM_DUPLICATE_WINDOW_MS,
+        maxAgeMs: config.JETSTREAM_MAX_AGE_MS,
       });
       return opened;
     });
@@ -98,7 +99,7 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
 
     let relay: Promise<OutboxRelay> | undefined;
     let mirror: Promise<RedisMirror> | undefined;
-    let housekeeping: NodeJS.Timeout | undefined;
+    let housekeeping: Housekeeping | undefined;
     const runtime: Runtime = {
       ...extensions,
       config,
@@ -115,7 +116,6 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
             logger,
             batchSize: config.OUTBOX_BATCH_SIZE,
             pollMs: config.OUTBOX_POLL_MS,
-            retentionMs: config.OUTBOX_RETENTION_MS,
           });
           await started.start();
           return started;
@@ -141,15 +141,19 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
         return mirror;
       },
       startHousekeeping() {
-        const sweep = () =>
-          sweepIdempotencyKeys(db, config.IDEMPOTENCY_RETENTION_MS).then(
-            (removed) => removed > 0 && logger.debug({ removed }, "expired idempotency keys removed"),
-            (error) => logger.warn({ err: error.message }, "idempotency key sweep failed"),
-          );
-        housekeeping ??= setInterval(sweep, Math.min(config.IDEMPOTENCY_RETENTION_MS, 60_000)).unref();
+        housekeeping ??= startHousekeeping({
+          db,
+          logger,
+          outboxRetentionMs: config.OUTBOX_RETENTION_MS,
+          idempotency: { explicitMs: config.IDEMPOTENCY_RETENTION_MS, implicitMs: config.IDEMPOTENCY_IMPLICIT_RETENTION_MS },
+          inboxRetentionMs: config.INBOX_RETENTION_MS,
+          batchSize: config.HOUSEKEEPING_BATCH_SIZE,
+          intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+        });
+        return housekeeping;
       },
       async close() {
-        clearInterval(housekeeping);
+        await housekeeping?.stop();
         if (mirror) await (await mirror).stop().catch((error) => logger.warn({ err: error.message }, "mirror stop failed"));
         if (relay) await (await relay).stop().catch((error) => logger.warn({ err: error.message }, "relay stop failed"));
         for (const close of closers.reverse()) await close().catch(() => undefined);
