@@ -129,6 +129,8 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
           topology,
           logger,
           maxLen: config.REDIS_MIRROR_MAXLEN,
+          maxAgeMs: config.REDIS_MIRROR_MAX_AGE_MS,
+          dedupeWindowMs: config.REDIS_MIRROR_DEDUPE_WINDOW_MS,
           leadership: pgAdvisoryLeadership({
             connectionString: config.POSTGRES_URL,
             key: `tickets-redis-mirror:${config.NAMESPACE}`,
