@@ -5,6 +5,7 @@ import * as opsReadModelRebuild from "./20261126_020_ops_read_model_rebuild.ts";
 import * as opsTicketsWithoutBooking from "./20261126_021_ops_tickets_without_booking.ts";
 import * as handlerAttempts from "./20261126_022_handler_attempts.ts";
 import * as housekeepingIndexes from "./20261201_023_housekeeping_indexes.ts";
+import * as dataLakeOrder from "./20261201_024_data_lake_order.ts";
 
 /** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
 const migrations: Record<string, Knex.Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Knex.Migration> = {
   "20261126_021_ops_tickets_without_booking": opsTicketsWithoutBooking,
   "20261126_022_handler_attempts": handlerAttempts,
   "20261201_023_housekeeping_indexes": housekeepingIndexes,
+  "20261201_024_data_lake_order": dataLakeOrder,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
