@@ -6,6 +6,7 @@ import * as opsTicketsWithoutBooking from "./20261126_021_ops_tickets_without_bo
 import * as handlerAttempts from "./20261126_022_handler_attempts.ts";
 import * as housekeepingIndexes from "./20261201_023_housekeeping_indexes.ts";
 import * as dataLakeOrder from "./20261201_024_data_lake_order.ts";
+import * as outboxConfirmedTicket from "./20261201_025_outbox_confirmed_ticket.ts";
 
 /** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
 const migrations: Record<string, Knex.Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   "20261126_022_handler_attempts": handlerAttempts,
   "20261201_023_housekeeping_indexes": housekeepingIndexes,
   "20261201_024_data_lake_order": dataLakeOrder,
+  "20261201_025_outbox_confirmed_ticket": outboxConfirmedTicket,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
