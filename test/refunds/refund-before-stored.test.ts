@@ -54,5 +54,6 @@ test("whether a ticket is being stored is answered by an index of the outbox, no
       .join("\n");
   });
   t.regex(plan, /outbox_confirmed_ticket/);
+  t.regex(plan, /Index Cond: \(lower\(/, "the ticket id is looked up in the index, not filtered row by row");
   t.notRegex(plan, /Seq Scan/);
 });
