@@ -74,7 +74,7 @@ async function main(): Promise<void> {
 
     while (!(await quiet(sys))) await sleep(100);
     const started = performance.now();
-    const rebuilt = await rebuildOpsReadModel(sys.node.runtime.db, { swap: false, lakeLagMs: 0 });
+    const rebuilt = await rebuildOpsReadModel(sys.node.runtime.db, { swap: false });
     const rebuildSeconds = (performance.now() - started) / 1000;
 
     report(`bookings (${requests} requests, ${clients} clients in flight) — ${machine()}`, {

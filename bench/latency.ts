@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   let relay: OutboxRelay | undefined;
   try {
     await migrateToLatest(db);
-    await ensureStreams(backbone.jsm, topology, { replicas: 1, duplicateWindowMs: 10 * 60_000 });
+    await ensureStreams(backbone.jsm, topology, { replicas: 1, duplicateWindowMs: 10 * 60_000, maxAgeMs: 3_600_000 });
     relay = new OutboxRelay({
       db,
       js: backbone.js,
@@ -55,7 +55,6 @@ async function main(): Promise<void> {
       logger: quiet,
       batchSize: 500,
       pollMs: 500,
-      retentionMs: 3_600_000,
     });
     await relay.start();
 

@@ -109,7 +109,7 @@ function cpuMeter(db: Database, databaseName: string, natsUrl: string) {
 
 async function freshStreams(backbone: Backbone): Promise<Topology> {
   const topology = createTopology(uniqueName("bench"));
-  await ensureStreams(backbone.jsm, topology, { replicas: 1, duplicateWindowMs: 10 * 60_000 });
+  await ensureStreams(backbone.jsm, topology, { replicas: 1, duplicateWindowMs: 10 * 60_000, maxAgeMs: 3_600_000 });
   return topology;
 }
 
@@ -139,7 +139,7 @@ async function streamCount(backbone: Backbone, topology: Topology): Promise<numb
 
 /** Relays the pre-filled outbox with a started OutboxRelay; returns rows/s until every row is marked. */
 async function relayOutbox(db: Database, backbone: Backbone, postgresUrl: string): Promise<number> {
-  const relay = new OutboxRelay({ db, js: backbone.js, postgresUrl, logger: quiet, batchSize, pollMs: 500, retentionMs: 3_600_000 });
+  const relay = new OutboxRelay({ db, js: backbone.js, postgresUrl, logger: quiet, batchSize, pollMs: 500 });
   const started = performance.now();
   await relay.start();
   while (relay.publishedCount < rows) await sleep(1);

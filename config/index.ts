@@ -69,7 +69,13 @@ export const EnvSchema = z.object({
   /** A socket silent this long is closed; above REQUEST_TIMEOUT_MS so a slow action still answers. */
   HTTP_IDLE_TIMEOUT_MS: positiveInt(30_000),
 
+  /**
+   * Copies of every stream message. 1 (a developer machine) keeps one file copy: an OS crash can lose
+   * messages JetStream acknowledged and the relay already marked published. Production sets 3.
+   */
   JETSTREAM_REPLICAS: positiveInt(1),
+  /** How long the EVENTS and COMMANDS streams keep a message (their max age). */
+  JETSTREAM_MAX_AGE_MS: positiveInt(7 * 24 * 3_600_000),
   /** How long JetStream remembers a Nats-Msg-Id; covers a relay restart. */
   JETSTREAM_DUPLICATE_WINDOW_MS: positiveInt(10 * 60_000),
   OUTBOX_BATCH_SIZE: positiveInt(1000),
@@ -77,6 +83,13 @@ export const EnvSchema = z.object({
   OUTBOX_RETENTION_MS: positiveInt(60 * 60_000),
   /** How long an Idempotency-Key (or an implicit per-request key) answers replays. */
   IDEMPOTENCY_RETENTION_MS: positiveInt(24 * 60 * 60_000),
+  /** How long the implicit per-request key of a call without Idempotency-Key guards Moleculer's retries of it. */
+  IDEMPOTENCY_IMPLICIT_RETENTION_MS: positiveInt(10 * 60_000),
+  /** How long an inbox marker (processed_messages) is kept; must outlive the streams' max age and duplicate window. */
+  INBOX_RETENTION_MS: positiveInt(8 * 24 * 3_600_000),
+  HOUSEKEEPING_INTERVAL_MS: positiveInt(60_000),
+  /** Rows per housekeeping DELETE; a pass loops until a batch comes back short. */
+  HOUSEKEEPING_BATCH_SIZE: positiveInt(10_000),
   CONSUMER_MAX_DELIVERIES: positiveInt(8),
   CONSUMER_BACKOFF_MS: csv("400,800,1000").pipe(
     z.array(z.string().regex(/^\d+$/, "comma-separated milliseconds").transform(Number)).min(1),
@@ -86,6 +99,10 @@ export const EnvSchema = z.object({
   CONSUMER_CONCURRENCY: positiveInt(16),
   GATEWAY_TIMEOUT_MS: positiveInt(5_000),
   REDIS_MIRROR_MAXLEN: nonNegativeInt(0),
+  /** Mirrored Redis entries older than this are trimmed (XADD MINID); at most the streams' max age. */
+  REDIS_MIRROR_MAX_AGE_MS: positiveInt(24 * 3_600_000),
+  /** How long the mirror recognises a JetStream duplicate (same message id, new sequence) after its original. */
+  REDIS_MIRROR_DEDUPE_WINDOW_MS: positiveInt(3_600_000),
   REQUEST_TIMEOUT_MS: positiveInt(10_000),
 });
 
@@ -109,10 +126,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration: SERVICES: unknown ${unknown.join(", ")} (known: ${ALL_SERVICES.join(", ")}, all; aliases: ${aliases.join(", ")})`,
     );
   }
-  if (config.GATEWAY_TIMEOUT_MS >= config.CONSUMER_ACK_WAIT_MS) {
-    throw new ConfigError("invalid configuration: GATEWAY_TIMEOUT_MS must be well under CONSUMER_ACK_WAIT_MS");
-  }
+  for (const problem of retentionProblems(config)) throw new ConfigError(`invalid configuration: ${problem}`);
   return config;
+}
+
+/** Orderings between timeouts and retentions that the system relies on. */
+function retentionProblems(config: Config): string[] {
+  const rules: [broken: boolean, problem: string][] = [
+    [config.GATEWAY_TIMEOUT_MS >= config.CONSUMER_ACK_WAIT_MS, "GATEWAY_TIMEOUT_MS must be well under CONSUMER_ACK_WAIT_MS"],
+    [
+      config.INBOX_RETENTION_MS <= Math.max(config.JETSTREAM_MAX_AGE_MS, config.JETSTREAM_DUPLICATE_WINDOW_MS),
+      "INBOX_RETENTION_MS must be longer than JETSTREAM_MAX_AGE_MS and JETSTREAM_DUPLICATE_WINDOW_MS (a message still in a stream must find its marker)",
+    ],
+    [
+      config.IDEMPOTENCY_IMPLICIT_RETENTION_MS <= config.REQUEST_TIMEOUT_MS,
+      "IDEMPOTENCY_IMPLICIT_RETENTION_MS must be longer than REQUEST_TIMEOUT_MS (a retried call must find its key)",
+    ],
+    [config.REDIS_MIRROR_MAX_AGE_MS > config.JETSTREAM_MAX_AGE_MS, "REDIS_MIRROR_MAX_AGE_MS must not exceed JETSTREAM_MAX_AGE_MS"],
+  ];
+  return rules.filter(([broken]) => broken).map(([, problem]) => problem);
 }
 
 function serviceNamed(name: string): ServiceName | undefined {

@@ -5,9 +5,7 @@ import { createDatabase, type Database } from "./database/db.ts";
 import { errorMessage } from "./errors.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./messaging/jetstream.ts";
 import type { Logger } from "./observability/logger.ts";
-import { sweepIdempotencyKeys } from "./http/idempotency.ts";
-import { staffRepository } from "./http/auth/staff-repository.ts";
-import { SIGNATURE_TOLERANCE_S } from "./http/auth/partner-signature.ts";
+import { startHousekeeping, type Housekeeping } from "./housekeeping/housekeeping.ts";
 import { OutboxRelay } from "./messaging/relay.ts";
 import { pgAdvisoryLeadership, startRedisMirror, type RedisMirror } from "./redis-mirror/mirror.ts";
 import { createTopology, type Topology } from "./messaging/topology.ts";
@@ -33,8 +31,8 @@ export interface Runtime extends RuntimeExtensions {
   ensureRelay(): Promise<OutboxRelay>;
   /** Starts this node's JetStream → Redis Streams mirror once; only the leader node writes. */
   ensureMirror(): Promise<RedisMirror>;
-  /** Periodic clean-up of records that only matter for a while (idempotency keys). */
-  startHousekeeping(): void;
+  /** Starts this node's clean-up of what is written per message or per request (lib/housekeeping/), once. */
+  startHousekeeping(): Housekeeping;
   /** The mirror, when this node started one (for lag reports and metrics). */
   readonly mirror?: RedisMirror;
   close(): Promise<void>;
@@ -77,6 +75,7 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
       await ensureStreams(opened.jsm, topology, {
         replicas: config.JETSTREAM_REPLICAS,
         duplicateWindowMs: config.JETSTREAM_DUPLICATE_WINDOW_MS,
+        maxAgeMs: config.JETSTREAM_MAX_AGE_MS,
       });
       return opened;
     });
@@ -100,7 +99,7 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
 
     let relay: Promise<OutboxRelay> | undefined;
     let mirror: Promise<RedisMirror> | undefined;
-    let housekeeping: NodeJS.Timeout | undefined;
+    let housekeeping: Housekeeping | undefined;
     const runtime: Runtime = {
       ...extensions,
       config,
@@ -117,7 +116,6 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
             logger,
             batchSize: config.OUTBOX_BATCH_SIZE,
             pollMs: config.OUTBOX_POLL_MS,
-            retentionMs: config.OUTBOX_RETENTION_MS,
           });
           await started.start();
           return started;
@@ -131,6 +129,8 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
           topology,
           logger,
           maxLen: config.REDIS_MIRROR_MAXLEN,
+          maxAgeMs: config.REDIS_MIRROR_MAX_AGE_MS,
+          dedupeWindowMs: config.REDIS_MIRROR_DEDUPE_WINDOW_MS,
           leadership: pgAdvisoryLeadership({
             connectionString: config.POSTGRES_URL,
             key: `tickets-redis-mirror:${config.NAMESPACE}`,
@@ -143,26 +143,19 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
         return mirror;
       },
       startHousekeeping() {
-        const sweep = () =>
-          sweepIdempotencyKeys(db, config.IDEMPOTENCY_RETENTION_MS).then(
-            (removed) => removed > 0 && logger.debug({ removed }, "expired idempotency keys removed"),
-            (error) => logger.warn({ err: error.message }, "idempotency key sweep failed"),
-          );
-        // A signature older than twice the tolerance fails its timestamp check anyway.
-        const sweepAccess = () =>
-          staffRepository(db)
-            .sweep(2 * SIGNATURE_TOLERANCE_S * 1000)
-            .catch((error) => logger.warn({ err: error.message }, "expired sessions and partner signatures sweep failed"));
-        housekeeping ??= setInterval(
-          () => {
-            void sweep();
-            void sweepAccess();
-          },
-          Math.min(config.IDEMPOTENCY_RETENTION_MS, 60_000),
-        ).unref();
+        housekeeping ??= startHousekeeping({
+          db,
+          logger,
+          outboxRetentionMs: config.OUTBOX_RETENTION_MS,
+          idempotency: { explicitMs: config.IDEMPOTENCY_RETENTION_MS, implicitMs: config.IDEMPOTENCY_IMPLICIT_RETENTION_MS },
+          inboxRetentionMs: config.INBOX_RETENTION_MS,
+          batchSize: config.HOUSEKEEPING_BATCH_SIZE,
+          intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+        });
+        return housekeeping;
       },
       async close() {
-        clearInterval(housekeeping);
+        await housekeeping?.stop();
         if (mirror) await (await mirror).stop().catch((error) => logger.warn({ err: error.message }, "mirror stop failed"));
         if (relay) await (await relay).stop().catch((error) => logger.warn({ err: error.message }, "relay stop failed"));
         for (const close of closers.reverse()) await close().catch(() => undefined);

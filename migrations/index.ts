@@ -7,6 +7,9 @@ import * as handlerAttempts from "./20261126_022_handler_attempts.ts";
 import * as lowerCaseTicketIds from "./20261201_023_lower_case_ticket_ids.ts";
 import * as staffAccess from "./20261201_030_staff_access.ts";
 import * as listIndexes from "./20261201_031_list_indexes.ts";
+import * as housekeepingIndexes from "./20261201_032_housekeeping_indexes.ts";
+import * as dataLakeOrder from "./20261201_033_data_lake_order.ts";
+import * as outboxConfirmedTicket from "./20261201_034_outbox_confirmed_ticket.ts";
 
 /** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
 const migrations: Record<string, Knex.Migration> = {
@@ -18,6 +21,9 @@ const migrations: Record<string, Knex.Migration> = {
   "20261201_023_lower_case_ticket_ids": lowerCaseTicketIds,
   "20261201_030_staff_access": staffAccess,
   "20261201_031_list_indexes": listIndexes,
+  "20261201_032_housekeeping_indexes": housekeepingIndexes,
+  "20261201_033_data_lake_order": dataLakeOrder,
+  "20261201_034_outbox_confirmed_ticket": outboxConfirmedTicket,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -59,7 +59,8 @@ function isEarlier(candidate: string, stored: string): boolean {
   return a < b || (a === b && candidate < stored);
 }
 
-const utcNow = () => new Date().toISOString();
+/** True when `candidate` is a later time than the stored one (or nothing is stored). */
+const isLater = (candidate: string, stored: string) => stored === ZERO_TIME || (candidate !== stored && !isEarlier(candidate, stored));
 
 /** A stored document in the response shape: missing fields get their zero value, keys in the original's order. */
 export function toView(payload: Partial<OpsBookingView>): OpsBookingView {
@@ -98,19 +99,25 @@ async function isTicketWithoutBooking(trx: Transaction, ticketId: string): Promi
   return (await trx(TICKETS_WITHOUT_BOOKING).where("ticket_id", ticketId).first("ticket_id")) !== undefined;
 }
 
-/** Writes the ticket back when the event changed something (a redelivery changes nothing and writes nothing). */
-async function updateTicket(
-  trx: Transaction,
-  table: string,
-  locked: LockedBooking,
-  ticketId: string,
-  change: (ticket: OpsTicketView) => boolean,
-): Promise<void> {
+/** A change of one ticket by one event, and that event's publication time. */
+interface TicketChange {
+  at: string;
+  change: (ticket: OpsTicketView) => boolean;
+}
+
+/**
+ * Writes the ticket back when the event changed something (a redelivery changes nothing and writes
+ * nothing). `last_update` is the latest publication time of the events applied, not the time of the
+ * write, so a replay of the data lake yields the same document, whatever the order.
+ */
+async function updateTicket(trx: Transaction, table: string, locked: LockedBooking, ticketId: string, update: TicketChange): Promise<void> {
   const booking = toView(locked.payload);
   const ticket = booking.tickets[ticketId] ?? emptyTicket();
-  if (!change(ticket)) return;
-  booking.tickets[ticketId] = ticket;
-  booking.last_update = utcNow();
+  const changed = update.change(ticket);
+  const later = isLater(update.at, booking.last_update);
+  if (!changed && !later) return;
+  if (changed) booking.tickets[ticketId] = ticket;
+  if (later) booking.last_update = update.at;
   await trx(table)
     .where("booking_id", locked.booking_id)
     .update({ payload: JSON.stringify(booking), receipt_dates: receiptDates(booking) });
@@ -125,19 +132,22 @@ function receiptDates(booking: OpsBookingView): string[] {
   return [...new Set(days)];
 }
 
-/** Sets `field` (and its companions) when `at` is earlier than what the ticket holds. */
-function earliest(field: TimeField, at: string, companions: Partial<OpsTicketView> = {}) {
-  return (ticket: OpsTicketView) => {
-    if (!isEarlier(at, ticket[field])) return false;
-    Object.assign(ticket, companions, { [field]: at });
-    return true;
+/** Sets `field` (and its companions) to `value` when it is earlier than what the ticket holds; `at` is the event's time. */
+function earliest(at: string, field: TimeField, value: string, companions: Partial<OpsTicketView> = {}): TicketChange {
+  return {
+    at,
+    change(ticket) {
+      if (!isEarlier(value, ticket[field])) return false;
+      Object.assign(ticket, companions, { [field]: value });
+      return true;
+    },
   };
 }
 
 /** Applies a ticket event to the booking holding the ticket; skipped for a ticket of no booking, retried until its booking arrives otherwise. */
-async function onTicketOfAnyBooking(trx: Transaction, table: string, ticketId: string, change: (ticket: OpsTicketView) => boolean) {
+async function onTicketOfAnyBooking(trx: Transaction, table: string, ticketId: string, update: TicketChange) {
   const locked = await lockBookingOfTicket(trx, table, ticketId);
-  if (locked) return updateTicket(trx, table, locked, ticketId, change);
+  if (locked) return updateTicket(trx, table, locked, ticketId, update);
   if (await isTicketWithoutBooking(trx, ticketId)) return;
   throw new MissingInReadModel(`no booking in the read model holds ticket ${ticketId} yet`);
 }
@@ -149,7 +159,7 @@ export const applyToOpsReadModel = {
       booking_id: event.booking_id,
       booked_at: event.header.published_at,
       tickets: {},
-      last_update: utcNow(),
+      last_update: event.header.published_at,
     };
     await trx(table)
       .insert({ booking_id: event.booking_id, payload: JSON.stringify(booking), booked_at: booking.booked_at, show_id: event.show_id })
@@ -170,7 +180,7 @@ export const applyToOpsReadModel = {
       table,
       locked,
       event.ticket_id,
-      earliest("confirmed_at", event.header.published_at, {
+      earliest(event.header.published_at, "confirmed_at", event.header.published_at, {
         price_amount: event.price.amount,
         price_currency: event.price.currency,
         customer_email: event.customer_email,
@@ -183,7 +193,7 @@ export const applyToOpsReadModel = {
       trx,
       table,
       event.ticket_id,
-      earliest("printed_at", event.header.published_at, { printed_file_name: event.file_name }),
+      earliest(event.header.published_at, "printed_at", event.header.published_at, { printed_file_name: event.file_name }),
     );
   },
 
@@ -193,16 +203,16 @@ export const applyToOpsReadModel = {
       trx,
       table,
       event.ticket_id,
-      earliest("receipt_issued_at", event.issued_at, { receipt_number: event.receipt_number }),
+      earliest(event.header.published_at, "receipt_issued_at", event.issued_at, { receipt_number: event.receipt_number }),
     );
   },
 
   async ticketRefunded(trx: Transaction, event: PayloadOf<typeof TicketRefunded_v1>, table = OPS_TABLE) {
-    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest("refunded_at", event.header.published_at));
+    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest(event.header.published_at, "refunded_at", event.header.published_at));
   },
 
   async ticketCanceled(trx: Transaction, event: PayloadOf<typeof TicketBookingCanceled_v1>, table = OPS_TABLE) {
-    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest("canceled_at", event.header.published_at));
+    await onTicketOfAnyBooking(trx, table, event.ticket_id, earliest(event.header.published_at, "canceled_at", event.header.published_at));
   },
 };
 
@@ -249,7 +259,7 @@ export async function getOpsBooking(db: Database, bookingId: string): Promise<Op
 
 export const REBUILD_TABLE = `${OPS_TABLE}_rebuild`;
 export const PREVIOUS_TABLE = `${OPS_TABLE}_previous`;
-/** One row per rebuild target (migration 020): where a run stands, so it can resume. */
+/** One row per rebuild target (migrations 020, 024): where a run stands, so it can resume. */
 export const CHECKPOINT_TABLE = "ops_read_model_rebuilds";
 /** The durable consumer of services/datalake.service.ts (StoreToDataLake). */
 const DATA_LAKE_DURABLE = durableName("datalake", "StoreToDataLake");
@@ -258,13 +268,13 @@ const REBUILD_LOCK = 7_236_420;
 
 export interface RebuildProgress {
   target: string;
-  /** Events published up to this time are replayed in order with a checkpoint; later ones at the end. */
+  /** Lake rows of transactions below this id are replayed in lake order with a checkpoint; later ones at the end. */
   cutoff: string;
   applied: number;
   /** Events that could not apply (a ticket whose booking is not in the lake, a malformed payload); logged. */
   skipped: number;
-  /** (published_at, event_id) of the last event replayed. */
-  position?: { published_at: string; event_id: string };
+  /** Lake position (inserting transaction, sequence) of the last event replayed. */
+  position?: LakePosition;
   done: boolean;
   /** After a swap with `dataLake`: false when the lake did not catch up in time (events around the swap may be missing). */
   lakeCaughtUp?: boolean;
@@ -279,8 +289,6 @@ export interface RebuildOptions {
   swap?: boolean;
   /** Start over even when an unfinished run left a checkpoint. */
   restart?: boolean;
-  /** How far behind "now" the ordered replay stops, so late arrivals in the lake are not passed by. */
-  lakeLagMs?: number;
   /**
    * How far the data lake has got (see jetStreamDataLake). With it, a swap closes the one gap a
    * replay has: events the live consumers applied before the swap that the lake had not stored yet.
@@ -296,11 +304,16 @@ export interface DataLakeProgress {
   reached(mark: number): Promise<void>;
 }
 
-/** Positions are Postgres' own text of TIMESTAMP values, so microseconds survive the round trip. */
+/** A row's place in the lake's insertion order; xid8 values travel as text (they exceed 2^53). */
+export interface LakePosition {
+  tx: string;
+  seq: number;
+}
+
 interface Checkpoint {
-  cutoff: string;
-  last_published_at: string | null;
-  last_event_id: string | null;
+  cutoff_tx: string;
+  last_tx: string | null;
+  last_seq: number | null;
   applied: number;
   skipped: number;
   finished: boolean;
@@ -308,19 +321,20 @@ interface Checkpoint {
 
 interface LakeEvent {
   event_id: string;
-  published_at: string;
+  tx: string;
+  seq: number;
   event_name: string;
   event_payload: unknown;
 }
 
 /**
- * Replays the data lake (`events`, by published_at then event_id) into a fresh copy of the read
- * model, then (by default) swaps it in for the live one, keeping the old one as PREVIOUS_TABLE.
+ * Replays the data lake (`events`, in its own insertion order: migration 033) into a fresh copy of
+ * the read model, then (by default) swaps it in for the live one, keeping the old one as PREVIOUS_TABLE.
  *
  * Resumable: each batch commits with its checkpoint, so a run that stops (crash, onProgress throw)
  * continues where it stopped; a finished run or `restart` starts a fresh table. The ordered replay
- * covers events published up to `cutoff` (start minus lakeLagMs), which are all in the lake by
- * then; the few after it are applied at the end — under an exclusive lock of the live table when
+ * covers the rows of transactions that had ended when the run started (below `cutoff`), which no
+ * late commit can add to; the rows after it are applied at the end — under an exclusive lock of the live table when
  * swapping, so no live update lands between the final catch-up and the swap. An event the live
  * consumers applied just before the swap may not be in the lake yet; with `dataLake`, the swap
  * notes the stream's position, and once the lake has reached it (no lock held: blocked live
@@ -344,8 +358,8 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
 
   let checkpoint = await readCheckpoint(db);
   if (!checkpoint || checkpoint.finished || options.restart) {
-    checkpoint = await startFresh(db, new Date(Date.now() - (options.lakeLagMs ?? 5_000)));
-    logger.info({ target: REBUILD_TABLE, cutoff: isoOf(checkpoint.cutoff) }, "ops read model rebuild started");
+    checkpoint = await startFresh(db);
+    logger.info({ target: REBUILD_TABLE, cutoff: checkpoint.cutoff_tx }, "ops read model rebuild started");
   } else {
     logger.info(
       { target: REBUILD_TABLE, applied: checkpoint.applied, skipped: checkpoint.skipped },
@@ -357,9 +371,8 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
     const from: Checkpoint = checkpoint;
     const replayedCount = await db.transaction(async (trx) => {
       const events = await lakeEvents(trx, (query) => {
-        query.where("published_at", "<=", from.cutoff).limit(batchSize);
-        if (from.last_published_at)
-          query.whereRaw("(published_at, event_id) > (?::timestamp, ?::uuid)", [from.last_published_at, from.last_event_id]);
+        query.whereRaw("tx < ?::xid8", [from.cutoff_tx]).limit(batchSize);
+        if (from.last_tx) query.whereRaw("(tx, seq) > (?::xid8, ?::bigint)", [from.last_tx, from.last_seq]);
       });
       const last = events.at(-1);
       if (!last) return 0;
@@ -367,8 +380,8 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
       await trx(CHECKPOINT_TABLE)
         .where("target", REBUILD_TABLE)
         .update({
-          last_published_at: last.published_at,
-          last_event_id: last.event_id,
+          last_tx: last.tx,
+          last_seq: last.seq,
           applied: trx.raw("applied + ?", [counts.applied]),
           skipped: trx.raw("skipped + ?", [counts.skipped]),
         });
@@ -382,8 +395,8 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
     if (replayedCount < batchSize) break;
   }
 
-  const cutoff = checkpoint.cutoff;
-  const afterCutoff = (query: Knex.QueryBuilder) => query.where("published_at", ">", cutoff);
+  const cutoff = checkpoint.cutoff_tx;
+  const afterCutoff = (query: Knex.QueryBuilder) => query.whereRaw("tx >= ?::xid8", [cutoff]);
   const lakeMark = await db.transaction(async (trx) => {
     let mark: number | undefined;
     if (swap) {
@@ -417,9 +430,9 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
 async function readCheckpoint(db: Database | Transaction): Promise<Checkpoint | undefined> {
   return db(CHECKPOINT_TABLE)
     .select(
-      db.raw("cutoff::text AS cutoff"),
-      db.raw("last_published_at::text AS last_published_at"),
-      "last_event_id",
+      db.raw("cutoff_tx::text AS cutoff_tx"),
+      db.raw("last_tx::text AS last_tx"),
+      "last_seq",
       "applied",
       "skipped",
       db.raw("finished_at IS NOT NULL AS finished"),
@@ -428,17 +441,17 @@ async function readCheckpoint(db: Database | Transaction): Promise<Checkpoint | 
     .first();
 }
 
-async function startFresh(db: Database, cutoff: Date): Promise<Checkpoint> {
+async function startFresh(db: Database): Promise<Checkpoint> {
   await db.transaction(async (trx) => {
     await trx.raw("DROP TABLE IF EXISTS ??", [REBUILD_TABLE]);
     await trx.raw("CREATE TABLE ?? (LIKE ?? INCLUDING ALL)", [REBUILD_TABLE, OPS_TABLE]);
-    // published_at is UTC wall time without a zone; the cutoff is kept the same way.
     await trx(CHECKPOINT_TABLE)
       .insert({
         target: REBUILD_TABLE,
-        cutoff: trx.raw("?::timestamptz AT TIME ZONE 'UTC'", [cutoff.toISOString()]),
-        last_published_at: null,
-        last_event_id: null,
+        // the oldest transaction still running: every lake row below it has committed or never will
+        cutoff_tx: trx.raw("pg_snapshot_xmin(pg_current_snapshot())"),
+        last_tx: null,
+        last_seq: null,
         applied: 0,
         skipped: 0,
         started_at: trx.fn.now(),
@@ -494,8 +507,8 @@ export function jetStreamDataLake(backbone: Backbone, topology: Topology, { time
 /** Events of the data lake in replay order, narrowed by the caller. */
 async function lakeEvents(trx: Transaction, narrow: (query: Knex.QueryBuilder) => void): Promise<LakeEvent[]> {
   const query = trx("events")
-    .select("event_id", trx.raw("published_at::text AS published_at"), "event_name", "event_payload")
-    .orderBy([{ column: "events.published_at" }, { column: "event_id" }]);
+    .select("event_id", trx.raw("tx::text AS tx"), "seq", "event_name", "event_payload")
+    .orderBy([{ column: "events.tx" }, { column: "events.seq" }]);
   narrow(query);
   return query;
 }
@@ -524,18 +537,13 @@ async function replay(trx: Transaction, events: LakeEvent[], logger: Logger, tab
   return { applied, skipped };
 }
 
-/** Postgres' text of a UTC TIMESTAMP ("2026-11-26 16:40:00.123456") as RFC 3339. */
-const isoOf = (timestamp: string) => `${timestamp.replace(" ", "T")}Z`;
-
 function progressOf(checkpoint: Checkpoint, done: boolean): RebuildProgress {
   return {
     target: REBUILD_TABLE,
-    cutoff: isoOf(checkpoint.cutoff),
+    cutoff: checkpoint.cutoff_tx,
     applied: checkpoint.applied,
     skipped: checkpoint.skipped,
-    position: checkpoint.last_published_at
-      ? { published_at: isoOf(checkpoint.last_published_at), event_id: checkpoint.last_event_id! }
-      : undefined,
+    position: checkpoint.last_tx ? { tx: checkpoint.last_tx, seq: checkpoint.last_seq! } : undefined,
     done,
   };
 }

@@ -18,15 +18,18 @@ export async function ticketStanding(db: Database, ticketId: string): Promise<Ti
 
 /**
  * A confirmation of the ticket that the outbox accepted recently: the ticket exists, StoreTicket
- * just has not written it yet. The id is a validated UUID, so it carries no LIKE wildcards.
+ * just has not written it yet. Found by the expression index of migration 034, however large the outbox.
  */
 async function confirmationAwaitingStore(db: Database, ticketId: string): Promise<boolean> {
-  const row = await db("outbox")
+  return (await confirmationAwaitingStoreQuery(db, ticketId)) !== undefined;
+}
+
+export function confirmationAwaitingStoreQuery(db: Database, ticketId: string) {
+  return db("outbox")
     .first(db.raw("1 AS found"))
     .where({ name: TicketBookingConfirmed_v1.name })
-    .where((recent) => recent.whereNull("published_at").orWhere("published_at", ">", db.raw(`now() - interval '${BEING_STORED_HORIZON}'`)))
-    .whereILike("payload", `%"ticket_id":"${ticketId}"%`);
-  return row !== undefined;
+    .whereRaw("lower(payload::jsonb->>'ticket_id') = ?", [ticketId.toLowerCase()])
+    .where((recent) => recent.whereNull("published_at").orWhere("published_at", ">", db.raw(`now() - interval '${BEING_STORED_HORIZON}'`)));
 }
 
 export async function isStored(trx: Transaction, ticketId: string): Promise<boolean> {

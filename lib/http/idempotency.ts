@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Database, Transaction } from "../database/db.ts";
+import type { Transaction } from "../database/db.ts";
 import { HttpError } from "./http-errors.ts";
 import type { RequestMeta } from "./request-meta.ts";
 
@@ -70,6 +70,12 @@ export async function oncePerKey<T>(
 }
 
 /**
+ * Scope suffix of implicit per-request keys: housekeeping forgets them after a short retention, as
+ * they only guard Moleculer's own retries of one call.
+ */
+export const IMPLICIT_KEY_SCOPE_SUFFIX = ":request";
+
+/**
  * Runs a creating request once. The client's Idempotency-Key decides when it sent one (a replay
  * answers the first response; another body is 422). Without one, the api-gateway's per-request id
  * is the key: Moleculer retries a timed-out call with the same meta, and that retry must not create
@@ -85,19 +91,6 @@ export async function oncePerRequest<T>(
 ): Promise<StoredResponse<T>> {
   const hash = requestHash(request);
   if (meta.idempotencyKey) return oncePerKey(trx, scope, meta.idempotencyKey, hash, work);
-  if (meta.requestId) return oncePerKey(trx, `${scope}:request`, `${meta.requestId}:${hash}`, hash, work);
+  if (meta.requestId) return oncePerKey(trx, `${scope}${IMPLICIT_KEY_SCOPE_SUFFIX}`, `${meta.requestId}:${hash}`, hash, work);
   return { ...(await work()), replayed: false };
-}
-
-/**
- * Forgets idempotency records older than `retentionMs`, a batch at a time. A key only has to
- * outlive the client's and Moleculer's retries; without a sweep every request would leave a row.
- */
-export async function sweepIdempotencyKeys(db: Database, retentionMs: number, batch = 10_000): Promise<number> {
-  const result = await db.raw(
-    `DELETE FROM idempotency_keys WHERE ctid IN (
-       SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ?) LIMIT ?)`,
-    [retentionMs / 1000, batch],
-  );
-  return result.rowCount ?? 0;
 }

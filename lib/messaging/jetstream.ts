@@ -57,6 +57,8 @@ export async function openBackbone(nc: NatsConnection): Promise<Backbone> {
 export interface StreamSettings {
   replicas: number;
   duplicateWindowMs: number;
+  /** The inbox retention and the Redis mirror's trim are set against it (config/index.ts). */
+  maxAgeMs: number;
 }
 
 /** Creates the EVENTS and COMMANDS streams, or brings an existing one to these settings. */
@@ -70,7 +72,7 @@ export async function ensureStreams(jsm: JetStreamManager, topology: Topology, s
       discard: DiscardPolicy.Old,
       num_replicas: settings.replicas,
       duplicate_window: nanos(settings.duplicateWindowMs),
-      max_age: nanos(7 * 24 * 3_600_000),
+      max_age: nanos(settings.maxAgeMs),
     };
     const existing = await jsm.streams.info(config.name).catch(() => null);
     if (existing) {

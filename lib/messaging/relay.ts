@@ -25,7 +25,6 @@ export interface RelayOptions {
   logger: Logger;
   batchSize: number;
   pollMs: number;
-  retentionMs: number;
 }
 
 /**
@@ -40,7 +39,6 @@ export class OutboxRelay {
   private wake = new AbortController();
   private running = false;
   private loop?: Promise<void>;
-  private cleanupTimer?: NodeJS.Timeout;
   private relayed = 0;
   /** Set by a NOTIFY that arrives while a batch is in flight, so the loop does not sleep past it. */
   private signalled = false;
@@ -55,14 +53,11 @@ export class OutboxRelay {
     this.running = true;
     await this.listen();
     this.loop = this.run();
-    this.cleanupTimer = setInterval(() => void this.cleanup(), Math.min(this.options.retentionMs, 60_000));
-    this.cleanupTimer.unref();
   }
 
   /** Relays what is pending, then stops; rows committed later are left for another relay. */
   async stop(): Promise<void> {
     this.running = false;
-    clearInterval(this.cleanupTimer);
     this.wake.abort();
     await this.loop;
     await this.drain();
@@ -154,20 +149,6 @@ export class OutboxRelay {
     if (!this.running) return;
     if (this.wake.signal.aborted) this.wake = new AbortController();
     await sleep(this.options.pollMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
-  }
-
-  private async cleanup(): Promise<void> {
-    const { db, retentionMs, logger } = this.options;
-    try {
-      const removed = await db.raw(
-        `DELETE FROM outbox WHERE seq IN (
-           SELECT seq FROM outbox WHERE published_at < now() - make_interval(secs => ?) LIMIT 10000)`,
-        [retentionMs / 1000],
-      );
-      if (removed.rowCount > 0) logger.debug({ removed: removed.rowCount }, "published outbox rows cleaned up");
-    } catch (error) {
-      logger.warn({ err: errorMessage(error) }, "outbox cleanup failed");
-    }
   }
 }
 

@@ -71,3 +71,17 @@ export const httpRequestDuration = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [registry],
 });
+
+export const housekeepingRemoved = new client.Counter({
+  name: "housekeeping_rows_removed_total",
+  help: "Expired rows removed by housekeeping, by table",
+  labelNames: ["table"] as const,
+  registers: [registry],
+});
+
+export const housekeepingFailures = new client.Counter({
+  name: "housekeeping_failures_total",
+  help: "Housekeeping passes of a table that failed (retried at the next pass)",
+  labelNames: ["table"] as const,
+  registers: [registry],
+});

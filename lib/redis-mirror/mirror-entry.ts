@@ -7,8 +7,11 @@ import { encodeWatermillEntry } from "./watermill.ts";
 /** What every write of one mirror shares: where its keys live and how the script treats entries. */
 export interface EntrySettings {
   topology: Topology;
-  dedupeTtlSeconds: number;
+  /** Length of one marker window; a duplicate is recognised at least this long after its original. */
+  dedupeWindowMs: number;
   maxLen: number;
+  /** Entries older than this are trimmed by each write (0 ⇒ never). */
+  maxAgeMs: number;
   logger: Logger;
 }
 
@@ -28,6 +31,20 @@ function messageName(topology: Topology, kind: MessageKind, msg: JsMsg): string 
 }
 
 /**
+ * The marker hashes a message is checked against: its own window's and the one before, by the time
+ * JetStream stored it (so a re-mirror finds the same windows). One hash per window, not one key per
+ * message, each expiring two windows after it was last written.
+ */
+function markerKeys(settings: EntrySettings, target: MirroredStream, msg: JsMsg): [string, string] {
+  const window = Math.floor(Number(msg.info.timestampNanos) / 1e6 / settings.dedupeWindowMs);
+  const prefix = `${settings.topology.redisInternalPrefix}mirror:${target.stream}:seen:`;
+  return [`${prefix}${window}`, `${prefix}${window - 1}`];
+}
+
+/** Redis entry ids below this are trimmed: now minus the max age, in Redis' millisecond ids. */
+const minId = (settings: EntrySettings) => (settings.maxAgeMs > 0 ? `${Date.now() - settings.maxAgeMs}-0` : "0");
+
+/**
  * The script call that mirrors `msg` as a Watermill entry into every Redis stream of its name, if the
  * cursor still reads `expected`; a message without id or name only advances the cursor.
  */
@@ -36,14 +53,15 @@ export function mirrorWriteOf(settings: EntrySettings, target: MirroredStream, m
   const header = (key: string) => msg.headers?.get(key) ?? "";
   const uuid = header(MessageHeaders.messageId);
   const name = messageName(topology, target.kind, msg);
-  const markerPrefix = `${topology.redisInternalPrefix}mirror:seen:`;
-  const common = [String(msg.seq), expected, String(settings.dedupeTtlSeconds), String(settings.maxLen)];
+  const markers = markerKeys(settings, target, msg);
+  const markerTtlSeconds = String(Math.ceil((2 * settings.dedupeWindowMs) / 1000));
+  const common = [String(msg.seq), expected, markerTtlSeconds, String(settings.maxLen)];
   if (!uuid || !name) {
     logger.error(
       { stream: target.stream, seq: msg.seq, subject: msg.subject, uuid, name },
       "redis mirror: message without id or name cannot be mirrored; skipping it",
     );
-    return { seq: msg.seq, keys: [target.cursorKey, markerPrefix], args: [...common, "a"] };
+    return { seq: msg.seq, keys: [target.cursorKey, ...markers], args: [...common, "a"] };
   }
   const metadata: Record<string, string> = { name };
   for (const [field, key] of [
@@ -57,7 +75,7 @@ export function mirrorWriteOf(settings: EntrySettings, target: MirroredStream, m
   const fields = encodeWatermillEntry({ uuid, payload: msg.data, metadata });
   return {
     seq: msg.seq,
-    keys: [target.cursorKey, `${markerPrefix}${uuid}`, ...topology.redisStreams(target.kind, name)],
-    args: [...common, "w", ...fields],
+    keys: [target.cursorKey, ...markers, ...topology.redisStreams(target.kind, name)],
+    args: [...common, "w", minId(settings), uuid, ...fields],
   };
 }

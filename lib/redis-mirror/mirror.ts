@@ -29,10 +29,12 @@ export interface RedisMirrorOptions {
   /** ioredis instance owned by the caller (see above); the mirror never closes it. */
   redis: Redis;
   topology: Topology;
-  /** Approximate cap per Redis stream (`MAXLEN ~`). Unset or 0 ⇒ no trimming, as in the original. */
+  /** Approximate cap per Redis stream (`MAXLEN ~`). Unset or 0 ⇒ no cap by length. */
   maxLen?: number;
-  /** Lifetime of the per-uuid dedupe markers. Default 7 days. */
-  dedupeTtlSeconds?: number;
+  /** Entries older than this are trimmed (`MINID ~`); keep it within JetStream's max age. Unset or 0 ⇒ none, as in the original. */
+  maxAgeMs?: number;
+  /** How long after its original a JetStream duplicate (same id, new sequence) is still recognised. Default 1 hour. */
+  dedupeWindowMs?: number;
   /** Messages per JetStream fetch and most script calls per Redis pipeline. Default 256. */
   batchSize?: number;
   logger: Logger;
@@ -54,7 +56,7 @@ export interface RedisMirror {
   stats: { mirrored: number; skipped: number; errors: number };
 }
 
-const DEFAULT_DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
+const DEFAULT_DEDUPE_WINDOW_MS = 3_600_000;
 const DEFAULT_BATCH_SIZE = 256;
 const FETCH_EXPIRES_MS = 5_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -84,7 +86,8 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
     topology,
     logger,
     maxLen: intOption(options.maxLen, 0, 0, "maxLen"),
-    dedupeTtlSeconds: intOption(options.dedupeTtlSeconds, DEFAULT_DEDUPE_TTL_SECONDS, 1, "dedupeTtlSeconds"),
+    maxAgeMs: intOption(options.maxAgeMs, 0, 0, "maxAgeMs"),
+    dedupeWindowMs: intOption(options.dedupeWindowMs, DEFAULT_DEDUPE_WINDOW_MS, 1000, "dedupeWindowMs"),
   };
   const batchSize = intOption(options.batchSize, DEFAULT_BATCH_SIZE, 1, "batchSize");
   const initialBackoff = intOption(options.backoff?.initialMs, 100, 1, "backoff.initialMs");

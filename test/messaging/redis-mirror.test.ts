@@ -211,21 +211,72 @@ test.serial("mirrors events and commands once each, in order, in the Watermill f
     [env.topology.streams.event, env.topology.streams.command],
   );
   for (const entry of lag) t.is(entry.mirroredSeq, entry.lastSeq);
-  const ttl = await env.redis.ttl(`${env.topology.redisInternalPrefix}mirror:seen:${env.published[0]!.uuid}`);
-  t.true(ttl > 7 * 24 * 3600 - 60 && ttl <= 7 * 24 * 3600);
+});
+
+/** The mirror's own keys in Redis (cursors and dedupe markers), with their TTLs. */
+async function internalKeys(env: Env): Promise<{ key: string; ttl: number }[]> {
+  const keys = await env.redis.keys(`${env.topology.redisInternalPrefix}*`);
+  return Promise.all(keys.map(async (key) => ({ key, ttl: await env.redis.ttl(key) })));
+}
+
+test.serial("dedupe markers do not grow a key per message: one hash per stream and window, expiring", async (t) => {
+  const env = await setup(t);
+  await publishMany(env, 300);
+  await mirror(env, { batchSize: 64, dedupeWindowMs: 3_600_000 });
+  await waitMirrored(env);
+  const keys = await internalKeys(env);
+  const cursors = keys.filter(({ key }) => key.endsWith(":last_seq"));
+  const markers = keys.filter(({ key }) => !key.endsWith(":last_seq"));
+  t.is(cursors.length, 2);
+  t.true(markers.length >= 2 && markers.length <= 4, `${markers.length} marker keys for 300 messages`);
+  for (const { key, ttl } of markers) t.true(ttl > 0 && ttl <= 7_200, `${key} expires (ttl ${ttl})`);
+});
+
+test.serial("entries older than the max age are trimmed by time (MINID), recent ones kept", async (t) => {
+  const env = await setup(t);
+  const eventsKey = env.topology.redisStreams("event", "x")[0]!;
+  const cursorKey = `${env.topology.redisInternalPrefix}mirror:${env.topology.streams.event}:last_seq`;
+  // an entry written long ago (its id is its time), before a mirror that had mirrored nothing yet
+  await env.redis.xadd(eventsKey, "1000-0", "payload", "old");
+  await env.redis.set(cursorKey, "0");
+  await publishMany(env, 20);
+  await mirror(env, { maxAgeMs: 60_000 });
+  await waitFor("the events mirrored", async () => (await env.redis.get(cursorKey)) === "16");
+  const ids = (await env.redis.xrange(eventsKey, "-", "+")).map(([id]) => id);
+  t.false(ids.includes("1000-0"), "the old entry was trimmed");
+  t.is(ids.length, 16);
+  await assertExactlyOnceInOrder(t, env);
+});
+
+test.serial("re-mirror: deleting the cursor and the Redis streams writes the retained history again, once", async (t) => {
+  const env = await setup(t);
+  await publishMany(env, 60);
+  const first = await mirror(env);
+  await waitMirrored(env);
+  await first.stop();
+  const streams = await env.redis.keys(`${env.topology.namespace}.*`);
+  const mirrored = streams.filter((key) => !key.startsWith(env.topology.redisInternalPrefix));
+  const cursors = streams.filter((key) => key.endsWith(":last_seq"));
+  t.is(cursors.length, 2);
+  await env.redis.del(...mirrored, ...cursors);
+
+  const second = await mirror(env);
+  await waitMirrored(env);
+  await delay(100);
+  await assertExactlyOnceInOrder(t, env);
+  t.is(second.stats.mirrored, env.published.length);
 });
 
 test.serial("MAXLEN ~ is applied only when a cap is configured", async (t) => {
   const env = await setup(t);
   for (let i = 0; i < 300; i++) await publish(env, "event", "TicketPrinted_v1");
-  await mirror(env, { maxLen: 50, dedupeTtlSeconds: 60 });
+  await mirror(env, { maxLen: 50, dedupeWindowMs: 30_000 });
   const key = env.topology.redisStreams("event", "TicketPrinted_v1")[1]!;
   const cursorKey = `${env.topology.redisInternalPrefix}mirror:${env.topology.streams.event}:last_seq`;
   await waitFor("cursor at the last message", async () => (await env.redis.get(cursorKey)) === "300");
   const length = await env.redis.xlen(key);
   t.true(length >= 50 && length < 300, `length ${length}`);
-  const ttl = await env.redis.ttl(`${env.topology.redisInternalPrefix}mirror:seen:${env.published[299]!.uuid}`);
-  t.true(ttl > 0 && ttl <= 60);
+  for (const { ttl } of await internalKeys(env)) t.true(ttl === -1 || (ttl > 0 && ttl <= 60), "markers expire after two windows");
 });
 
 test.serial("stopping and restarting mid-way neither doubles nor drops an entry", async (t) => {

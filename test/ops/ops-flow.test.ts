@@ -135,8 +135,6 @@ test.serial("an interrupted rebuild resumes from its checkpoint and ends with th
     batchSize: 2,
     swap: false,
     restart: true,
-    // every event of this test is recent: replay all of them in order, with checkpoints
-    lakeLagMs: 0,
     onProgress(progress) {
       seen.push(progress);
       if (seen.length === 2) throw new Error("operator pressed ctrl-c");
@@ -150,7 +148,8 @@ test.serial("an interrupted rebuild resumes from its checkpoint and ends with th
   const finished = await rebuildOpsReadModel(db(), { batchSize: 2, swap: false, onProgress: (progress) => void resumed.push(progress) });
   t.is(resumed[0]!.cutoff, stoppedAt.cutoff);
   t.true(resumed[0]!.applied > stoppedAt.applied);
-  t.true(resumed[0]!.position!.published_at >= stoppedAt.position!.published_at);
+  const [before, after] = [stoppedAt.position!, resumed[0]!.position!];
+  t.true(BigInt(after.tx) > BigInt(before.tx) || (after.tx === before.tx && after.seq > before.seq), "resumed past the checkpoint");
   const relevant = await db()("events")
     .whereIn("event_name", [
       "BookingMade_v1",
@@ -205,7 +204,6 @@ test.serial("a second rebuild while one runs is refused", async (t) => {
     batchSize: 1,
     swap: false,
     restart: true,
-    lakeLagMs: 0,
     async onProgress() {
       started();
       await held;
@@ -215,4 +213,33 @@ test.serial("a second rebuild while one runs is refused", async (t) => {
   await t.throwsAsync(rebuildOpsReadModel(db(), { swap: false }), { message: /already running/ });
   release();
   t.like(await first, { done: true });
+});
+
+test.serial("an event stamped early that reaches the data lake after the ordered replay passed its time is still replayed", async (t) => {
+  await eventually(() => quiet(sys));
+  const template = await db()("events").where("event_name", "BookingMade_v1").first("event_payload");
+  const lateBookingId = randomUUID();
+  const lateEventId = randomUUID();
+  let injected = false;
+  const finished = await rebuildOpsReadModel(db(), {
+    batchSize: 1,
+    swap: false,
+    restart: true,
+    async onProgress() {
+      if (injected) return;
+      injected = true;
+      // published long before anything the replay has passed, stored only now (a slow writer, a lake outage)
+      const header = { ...template.event_payload.header, id: lateEventId, published_at: "2020-01-01T00:00:00Z" };
+      await db()("events").insert({
+        event_id: lateEventId,
+        published_at: "2020-01-01 00:00:00",
+        event_name: "BookingMade_v1",
+        event_payload: { ...template.event_payload, header, booking_id: lateBookingId },
+      });
+    },
+  });
+  t.teardown(() => db()("events").where("event_id", lateEventId).delete());
+  t.true(finished.done);
+  const rebuilt = await db()(REBUILD_TABLE).where("booking_id", lateBookingId).first("payload");
+  t.truthy(rebuilt, "the late event is in the rebuilt read model");
 });

@@ -4,6 +4,7 @@ import test from "ava";
 import { randomUUID } from "node:crypto";
 import { TicketBookingConfirmed_v1 } from "../../contracts/index.ts";
 import { writeToOutbox } from "../../lib/messaging/outbox.ts";
+import { confirmationAwaitingStoreQuery } from "../../services/refunds.repository.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 import { deadLetters, lakeEvents, outboxMessages, refundsFor, voidsFor } from "../support/effects.ts";
 
@@ -42,4 +43,17 @@ test("a refund of a ticket whose confirmation is not stored yet is accepted and 
   t.is(refundsFor(sys, ticketId).length, 1);
   t.is((await outboxMessages(sys, "TicketRefunded_v1", ticketId)).length, 1);
   t.deepEqual(await deadLetters(sys, "refunds-RefundTicket"), []);
+});
+
+test("whether a ticket is being stored is answered by an index of the outbox, not a scan of its payloads", async (t) => {
+  const plan = await sys.node.runtime.db.transaction(async (trx) => {
+    await trx.raw("SET LOCAL enable_seqscan = off");
+    const { sql, bindings } = confirmationAwaitingStoreQuery(trx, randomUUID().toUpperCase()).toSQL().toNative();
+    return (await trx.raw(`EXPLAIN ${sql}`.replace(/\$(\d+)/g, "?"), bindings as never[])).rows
+      .map((row: { "QUERY PLAN": string }) => row["QUERY PLAN"])
+      .join("\n");
+  });
+  t.regex(plan, /outbox_confirmed_ticket/);
+  t.regex(plan, /Index Cond: \(lower\(/, "the ticket id is looked up in the index, not filtered row by row");
+  t.notRegex(plan, /Seq Scan/);
 });

@@ -105,12 +105,6 @@ export const staffRepository = (db: Database) => ({
     await db("partner_signatures_seen").where({ signature }).delete();
   },
   /** Signatures older than the timestamp tolerance can no longer pass, nor can expired sessions. */
-  async sweep(signatureRetentionMs: number): Promise<void> {
-    await db("partner_signatures_seen")
-      .where("seen_at", "<", db.raw("now() - ? * interval '1 millisecond'", [signatureRetentionMs]))
-      .delete();
-    await db("staff_sessions").where("expires_at", "<", db.fn.now()).delete();
-  },
 });
 
 export type StaffRepository = ReturnType<typeof staffRepository>;
