@@ -27,8 +27,17 @@ const SERVICE_ALIASES: Record<string, ServiceName> = { api: "api-gateway" };
 
 export const EnvSchema = z.object({
   POSTGRES_URL: z.url().default("postgres://postgres@127.0.0.1:5432/test"),
-  /** Connections of this node's pool; handlers hold one during a gateway call, so keep it ≥ handler concurrency you expect. */
+  /** Connections of this node's pool for the HTTP API, the relay and short handler queries. */
   POSTGRES_POOL_MAX: positiveInt(20),
+  /**
+   * Connections of the handlers' own pool, which hold one (in a transaction) across a gateway call;
+   * also the node's limit on handlers running at once, so a slow partner queues handlers, not the API.
+   */
+  HANDLER_POOL_MAX: positiveInt(10),
+  /** Longest a statement may run, a lock may be waited for, and a transaction may sit idle. */
+  POSTGRES_STATEMENT_TIMEOUT_MS: positiveInt(30_000),
+  POSTGRES_LOCK_TIMEOUT_MS: positiveInt(15_000),
+  POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS: positiveInt(60_000),
   NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
   /** Unset ⇒ this node starts the built-in gateway simulator and talks to it. */
@@ -60,7 +69,11 @@ export const EnvSchema = z.object({
   OUTBOX_RETENTION_MS: positiveInt(60 * 60_000),
   /** How long an Idempotency-Key (or an implicit per-request key) answers replays. */
   IDEMPOTENCY_RETENTION_MS: positiveInt(24 * 60 * 60_000),
-  CONSUMER_MAX_DELIVERIES: positiveInt(8),
+  /**
+   * How long a failing message keeps being retried, counted in the waits between its deliveries,
+   * before it goes to the dead letters: long enough to ride out an ordinary partner outage.
+   */
+  CONSUMER_RETRY_BUDGET_MS: positiveInt(15 * 60_000),
   CONSUMER_BACKOFF_MS: csv("400,800,1000").pipe(
     z.array(z.string().regex(/^\d+$/, "comma-separated milliseconds").transform(Number)).min(1),
   ),
@@ -68,6 +81,10 @@ export const EnvSchema = z.object({
   CONSUMER_ACK_WAIT_MS: positiveInt(30_000),
   CONSUMER_CONCURRENCY: positiveInt(16),
   GATEWAY_TIMEOUT_MS: positiveInt(5_000),
+  /** Consecutive outage answers (no answer, 5xx, 429) after which a partner gets no calls for a cool-down. */
+  GATEWAY_BREAKER_FAILURES: positiveInt(5),
+  GATEWAY_BREAKER_COOLDOWN_MS: positiveInt(1_000),
+  GATEWAY_BREAKER_MAX_COOLDOWN_MS: positiveInt(30_000),
   REDIS_MIRROR_MAXLEN: nonNegativeInt(0),
   REQUEST_TIMEOUT_MS: positiveInt(10_000),
 });
@@ -94,6 +111,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.GATEWAY_TIMEOUT_MS >= config.CONSUMER_ACK_WAIT_MS) {
     throw new ConfigError("invalid configuration: GATEWAY_TIMEOUT_MS must be well under CONSUMER_ACK_WAIT_MS");
+  }
+  if (config.POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS <= config.GATEWAY_TIMEOUT_MS) {
+    // a handler's transaction waits idle for its gateway call
+    throw new ConfigError("invalid configuration: POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS must exceed GATEWAY_TIMEOUT_MS");
   }
   return config;
 }

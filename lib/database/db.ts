@@ -9,7 +9,22 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export type Database = Knex;
 export type Transaction = Knex.Transaction;
 
-export function createDatabase(connectionString: string, pool: { min?: number; max?: number } = {}, logger?: Logger): Database {
+/** Limits on every session's waits, so a stuck statement or a silent client never holds locks for long. */
+export interface SessionLimits {
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+}
+
+/** Probes a silent link within seconds instead of the kernel's two hours, so a dead peer frees its locks. */
+const KEEPALIVE_IDLE_MS = 10_000;
+
+export function createDatabase(
+  connectionString: string,
+  pool: { min?: number; max?: number } = {},
+  logger?: Logger,
+  limits?: SessionLimits,
+): Database {
   return knexFactory({
     // knex prints pool errors with stacks to the console by default; they belong in our logs, one line each
     log: {
@@ -19,10 +34,40 @@ export function createDatabase(connectionString: string, pool: { min?: number; m
       debug: () => undefined,
     },
     client: "pg",
-    connection: { connectionString, application_name: "tickets" },
+    connection: { connectionString, application_name: "tickets", ...sessionSettings(limits) },
     pool: { min: pool.min ?? 0, max: pool.max ?? 20 },
     acquireConnectionTimeout: 10_000,
   });
+}
+
+export function sessionSettings(
+  limits: SessionLimits | undefined,
+): Pick<
+  pg.ClientConfig,
+  "keepAlive" | "keepAliveInitialDelayMillis" | "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout"
+> {
+  return {
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+    ...(limits && {
+      statement_timeout: limits.statementTimeoutMs,
+      lock_timeout: limits.lockTimeoutMs,
+      idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+    }),
+  };
+}
+
+/** The session limits a node's configuration sets. */
+export function sessionLimitsOf(config: {
+  POSTGRES_STATEMENT_TIMEOUT_MS: number;
+  POSTGRES_LOCK_TIMEOUT_MS: number;
+  POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
+}): SessionLimits {
+  return {
+    statementTimeoutMs: config.POSTGRES_STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: config.POSTGRES_LOCK_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  };
 }
 
 const firstLine = (message: string) => String(message).split("\n")[0];

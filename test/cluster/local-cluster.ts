@@ -38,7 +38,8 @@ export interface LocalClusterOptions {
 const clusterTestDefaults = {
   CONSUMER_BACKOFF_MS: "50,100,200",
   CONSUMER_BACKOFF_MAX_MS: "400",
-  CONSUMER_MAX_DELIVERIES: "20",
+  CONSUMER_RETRY_BUDGET_MS: "6750", // 20 deliveries with the backoff above
+  HANDLER_POOL_MAX: "4",
   CONSUMER_ACK_WAIT_MS: "3000",
   GATEWAY_TIMEOUT_MS: "1000",
   OUTBOX_POLL_MS: "200",

@@ -1,3 +1,4 @@
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
@@ -84,8 +85,8 @@ test.serial("a message failing every delivery is dead-lettered after the limit w
   const letter = await eventually(() =>
     deadLetters().where({ name: "TicketPrinted_v1" }).whereRaw("payload::jsonb->>'ticket_id' = ?", [poison]).first(),
   );
-  t.is(letter.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
-  t.is(probe.attempts.get(poison), sys.config.CONSUMER_MAX_DELIVERIES);
+  t.is(letter.deliveries, maxDeliveriesOf(sys.config));
+  t.is(probe.attempts.get(poison), maxDeliveriesOf(sys.config));
   t.regex(letter.error, /planned failure/);
   t.is(probe.effects.get(poison), undefined);
 

@@ -1,3 +1,4 @@
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test from "ava";
 import { randomBytes, randomUUID } from "node:crypto";
 import { SpanKind } from "@opentelemetry/api";
@@ -201,7 +202,7 @@ test.serial("a dead letter replayed later is one more attempt in the message's o
     customer_email: "replay-trace@example.com",
     booking_id: randomUUID(),
   };
-  sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, worker.config.CONSUMER_MAX_DELIVERIES, 500);
+  sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, maxDeliveriesOf(worker.config), 500);
   const response = await sys.http(
     "POST",
     "/api/tickets-status",

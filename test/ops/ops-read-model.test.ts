@@ -1,3 +1,4 @@
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
@@ -136,7 +137,7 @@ test.serial("a confirmation whose booking never comes is dead-lettered after the
   const letter = await eventually(async () =>
     (await deadLetters(sys, durable("OnTicketBookingConfirmed"))).find((l) => l.payload.includes(orphan)),
   );
-  t.is(letter.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
+  t.is(letter.deliveries, maxDeliveriesOf(sys.config));
   t.regex(letter.error, /does not exist yet/);
 });
 

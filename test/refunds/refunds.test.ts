@@ -1,5 +1,6 @@
 // The original's refund scenarios (a refund voids the receipt and refunds the payment once) and the refund endpoint's edges, over HTTP against the gateway
 // simulator: exactly one void, one payment refund and one TicketRefunded_v1 per ticket.
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test, { type ExecutionContext } from "ava";
 import { randomUUID } from "node:crypto";
 import { RefundTicket } from "../../contracts/index.ts";
@@ -215,7 +216,7 @@ test.serial(
     const letter = await eventually(async () => (await deadLetters(sys, "refunds-RefundTicket")).find((l) => l.payload.includes(ticketId)));
     await eventually(() => quiet(sys));
 
-    t.is(letter!.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
+    t.is(letter!.deliveries, maxDeliveriesOf(sys.config));
     t.regex(letter!.error, /not stored/);
     t.deepEqual(callsFor(sys, ticketId), []);
     t.deepEqual(await outboxMessages(sys, "TicketRefunded_v1", ticketId), []);

@@ -41,7 +41,8 @@ const faultDefaults: Record<string, string> = {
   NAMESPACE: "",
   CONSUMER_BACKOFF_MS: "50,100,200",
   CONSUMER_BACKOFF_MAX_MS: "400",
-  CONSUMER_MAX_DELIVERIES: "6",
+  CONSUMER_RETRY_BUDGET_MS: "1150", // 6 deliveries with the backoff above
+  HANDLER_POOL_MAX: "4",
   CONSUMER_ACK_WAIT_MS: "3000",
   // Dead Nation takes no idempotency key, so a booking call that times out is sent again: the
   // simulator shares this machine's two cores with every node, and a Postgres restart's retry storm
