@@ -78,6 +78,8 @@ const MIGRATION_LOCK = 7_236_401;
 /** Applies pending migrations; safe when several nodes start at once. */
 export async function migrateToLatest(db: Database): Promise<string[]> {
   return db.transaction(async (trx) => {
+    // the lock's holder waits idle while the migrations run on other connections
+    await trx.raw("SET LOCAL idle_in_transaction_session_timeout = 0");
     await trx.raw("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK]);
     const [, applied] = (await db.migrate.latest({ migrationSource, disableMigrationsListValidation: true })) as [number, string[]];
     return applied;
