@@ -216,10 +216,10 @@ test.serial(
 );
 
 test.serial("a lost Dead Nation answer is the documented window: the retry books a second time, under the same booking_id", async (t) => {
-  // Dead Nation takes no idempotency key and offers no read-back, so after an answer that never
-  // arrived the handler cannot know the booking exists; the retry sends it again. Exactly once
-  // holds for every redelivery of our own (marker row); across a lost answer the partner sees the
-  // same booking_id twice and must dedupe on it.
+  // Dead Nation takes no idempotency key and offers no read-back. An error answer is trusted as a
+  // refusal (Dead Nation answers only after deciding) and is retried; a 500 that follows the effect
+  // breaks that trust and books twice under the same booking_id. No answer at all parks instead
+  // (the test above).
   const show = await insertShow(10);
   sys.sim.failNext({ path: DEAD_NATION_PATH }, 1, 500, { afterEffect: true });
   const bookingId = (await book(show.show_id, 1, {}, "lost@example.com")).body.booking_id;
