@@ -159,25 +159,37 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           : { earlierAttempt: delivery.deliveryCount > 1 };
         try {
           await runtime.handlerSlots.run(() =>
-            runtime.handlerDb.transaction(async (trx) => {
-              const inserted = await trx("processed_messages")
-                .insert({ handler: inboxName, key })
-                .onConflict(["handler", "key"])
-                .ignore()
-                .returning("key");
-              if (inserted.length > 0) {
-                await subscription.handle.call(this, payload, { ...delivery, trx, replayed, ...attempt });
-              } else {
-                this.logger.debug({ handler, key, message_id: delivery.messageId }, "already processed; skipping");
-              }
-              // done either way: the record of this (and any earlier) attempt goes with the commit
-              if (recordAttempts) await trx("handler_attempts").where({ handler: inboxName, key }).delete();
-            }),
+            this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...attempt }),
           );
         } catch (error) {
           if (recordAttempts && leftNoEffect(error)) await closeAttempt(runtime, inboxName, key);
           throw error;
         }
+      },
+
+      /** The inbox transaction: records (handler, key), runs the handler unless it was recorded already. */
+      async runOnceInInbox(
+        inboxName: string,
+        key: string,
+        subscription: Subscription,
+        payload: unknown,
+        delivery: Omit<HandlerDelivery, "trx">,
+      ): Promise<void> {
+        const runtime: Runtime = this.runtime;
+        await runtime.handlerDb.transaction(async (trx) => {
+          const inserted = await trx("processed_messages")
+            .insert({ handler: inboxName, key })
+            .onConflict(["handler", "key"])
+            .ignore()
+            .returning("key");
+          if (inserted.length > 0) {
+            await subscription.handle.call(this, payload, { ...delivery, trx });
+          } else {
+            this.logger.debug({ handler: inboxName, key, message_id: delivery.messageId }, "already processed; skipping");
+          }
+          // done either way: the record of this (and any earlier) attempt goes with the commit
+          if (subscription.recordAttempts) await trx("handler_attempts").where({ handler: inboxName, key }).delete();
+        });
       },
 
       async replayDeadLetter(id: number): Promise<ReplayResult> {

@@ -1,10 +1,10 @@
 // Fulfilment handlers forced to fail after (or before) their gateway call and redelivered: still
 // exactly one receipt, file and sheet row per ticket, and each follow-up event once.
-import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 import { callsFor, deadLetters, filesFor, handled, lakeEvents, outboxMessages, receiptsFor, rowsFor } from "../support/effects.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 let sys: TestSystem;
 test.before(async () => {

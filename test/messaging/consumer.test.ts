@@ -1,4 +1,3 @@
-import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
@@ -8,6 +7,7 @@ import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import type { TicketsNode } from "../../node/start-node.ts";
 import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
 import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 /**
  * A probe service whose handler behaviour each test sets by ticket id: how many deliveries fail

@@ -1,4 +1,3 @@
-import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test from "ava";
 import { randomBytes, randomUUID } from "node:crypto";
 import { SpanKind } from "@opentelemetry/api";
@@ -10,6 +9,7 @@ import type { TicketsNode } from "../../node/start-node.ts";
 import { exportSpansTo } from "../../lib/observability/tracing.ts";
 import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
 import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 // Every span this process ends lands here; the system's nodes all run in this process.
 const spans = new InMemorySpanExporter();

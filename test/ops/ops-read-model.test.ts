@@ -1,4 +1,3 @@
-import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
@@ -19,6 +18,7 @@ import { ZERO_TIME } from "../../services/ops.read-model.ts";
 import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { deadLetters } from "../support/effects.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 let sys: TestSystem;
 test.before(async () => {

@@ -1,12 +1,12 @@
 // The original's refund scenarios (a refund voids the receipt and refunds the payment once) and the refund endpoint's edges, over HTTP against the gateway
 // simulator: exactly one void, one payment refund and one TicketRefunded_v1 per ticket.
-import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 import test, { type ExecutionContext } from "ava";
 import { randomUUID } from "node:crypto";
 import { RefundTicket } from "../../contracts/index.ts";
 import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 import { callsFor, deadLetters, handled, lakeEvents, outboxMessages, receiptsFor, refundsFor, voidsFor } from "../support/effects.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 let sys: TestSystem;
 test.before(async () => {

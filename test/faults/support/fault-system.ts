@@ -44,7 +44,7 @@ const faultDefaults: Record<string, string> = {
   CONSUMER_RETRY_BUDGET_MS: "1150", // 6 deliveries with the backoff above
   HANDLER_POOL_MAX: "4",
   CONSUMER_ACK_WAIT_MS: "3000",
-  // Dead Nation takes no idempotency key, so a booking call that times out is sent again: the
+  // Dead Nation takes no idempotency key, so a booking call that times out is parked in the dead letters: the
   // simulator shares this machine's two cores with every node, and a Postgres restart's retry storm
   // can hold its answers past one second. Slow partners are their own tests' subject.
   GATEWAY_TIMEOUT_MS: "2000",
