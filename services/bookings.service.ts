@@ -75,7 +75,7 @@ const BookingsService: TicketsServiceSchema = {
             number_of_tickets: booking.number_of_tickets,
             customer_address: booking.customer_email,
           },
-          { correlationId: delivery.correlationId, traceparent: delivery.traceparent },
+          delivery,
         );
       },
       { inbox: (booking) => booking.booking_id, recordAttempts: true },

@@ -12,6 +12,8 @@ import { describeNetworkError, GatewayError } from "./errors.ts";
 export interface CallContext {
   correlationId?: string;
   traceparent?: string;
+  /** An operator's replay of a dead letter: sent even while the partner's circuit is open (their decision). */
+  replayed?: boolean;
 }
 
 export interface Call {
@@ -53,7 +55,7 @@ export function createTransport(opts: TransportOptions): Transport {
     if (!breakers.has(partner)) breakers.set(partner, createBreaker(opts.breaker ?? DEFAULT_BREAKER));
     return breakers.get(partner)!;
   };
-  const guarded = (call: Call, cc: CallContext) => guard(breakerOf(call.path), call, () => exchange(baseUrl, timeoutMs, call, cc));
+  const guarded = (call: Call, cc: CallContext) => guard(breakerOf(call.path), call, cc, () => exchange(baseUrl, timeoutMs, call, cc));
   const traced = (call: Call, cc: CallContext = {}) => inClientSpan(baseUrl + call.path, call, cc, () => guarded(call, cc));
   return {
     send: async (call, cc) => (await traced(call, cc)).status,
@@ -82,8 +84,8 @@ function inClientSpan(url: string, call: Call, cc: CallContext, work: () => Prom
 }
 
 /** The call through its partner's breaker: refused unsent while the circuit is open. */
-async function guard(breaker: Breaker, call: Call, work: () => Promise<Answer>): Promise<Answer> {
-  if (!breaker.admit()) {
+async function guard(breaker: Breaker, call: Call, cc: CallContext, work: () => Promise<Answer>): Promise<Answer> {
+  if (!cc.replayed && !breaker.admit()) {
     throw new GatewayError({ ...where(call), kind: "circuit_open", detail: `${partnerOf(call.path)} is failing; not called` });
   }
   try {

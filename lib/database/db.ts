@@ -18,6 +18,8 @@ export interface SessionLimits {
 
 /** Probes a silent link within seconds instead of the kernel's two hours, so a dead peer frees its locks. */
 const KEEPALIVE_IDLE_MS = 10_000;
+/** A connection attempt to a silent address gives up instead of hanging. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export function createDatabase(
   connectionString: string,
@@ -44,11 +46,17 @@ export function sessionSettings(
   limits: SessionLimits | undefined,
 ): Pick<
   pg.ClientConfig,
-  "keepAlive" | "keepAliveInitialDelayMillis" | "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout"
+  | "keepAlive"
+  | "keepAliveInitialDelayMillis"
+  | "connectionTimeoutMillis"
+  | "statement_timeout"
+  | "lock_timeout"
+  | "idle_in_transaction_session_timeout"
 > {
   return {
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     ...(limits && {
       statement_timeout: limits.statementTimeoutMs,
       lock_timeout: limits.lockTimeoutMs,

@@ -190,8 +190,11 @@ test("a relay whose LISTEN connection is cut gets it back every time, however lo
   await relay.start();
   t.teardown(() => relay.stop());
   const listening = async () =>
-    (await f.db.raw("SELECT 1 FROM pg_stat_activity WHERE application_name = 'tickets-relay' AND query = 'LISTEN outbox'")).rows.length ===
-    1;
+    (
+      await f.db.raw(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tickets-relay' AND query = 'LISTEN outbox'",
+      )
+    ).rows.length === 1;
 
   for (let outage = 1; outage <= 2; outage++) {
     await proxy.cut();
