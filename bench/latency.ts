@@ -68,7 +68,7 @@ async function main(): Promise<void> {
         subject: topology.subject("event", contract.name),
         durable: `bench-${contract.name}`,
         contractOf: () => contract,
-        retry: { maxDeliveries: 8, backoffMs: [400, 800, 1000], backoffMaxMs: 30_000 },
+        retry: { budgetMs: 15 * 60_000, backoffMs: [400, 800, 1000], backoffMaxMs: 30_000 },
         ackWaitMs: 30_000,
         concurrency: 16,
         logger: quiet,

@@ -27,8 +27,17 @@ const SERVICE_ALIASES: Record<string, ServiceName> = { api: "api-gateway" };
 
 export const EnvSchema = z.object({
   POSTGRES_URL: z.url().default("postgres://postgres@127.0.0.1:5432/test"),
-  /** Connections of this node's pool; handlers hold one during a gateway call, so keep it ≥ handler concurrency you expect. */
+  /** Connections of this node's pool for the HTTP API, the relay and short handler queries. */
   POSTGRES_POOL_MAX: positiveInt(20),
+  /**
+   * Connections of the handlers' own pool, which hold one (in a transaction) across a gateway call;
+   * also the node's limit on handlers running at once, so a slow partner queues handlers, not the API.
+   */
+  HANDLER_POOL_MAX: positiveInt(10),
+  /** Longest a statement may run, a lock may be waited for, and a transaction may sit idle. */
+  POSTGRES_STATEMENT_TIMEOUT_MS: positiveInt(30_000),
+  POSTGRES_LOCK_TIMEOUT_MS: positiveInt(15_000),
+  POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS: positiveInt(60_000),
   NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
   /** Unset ⇒ this node starts the built-in gateway simulator and talks to it. */
@@ -90,7 +99,11 @@ export const EnvSchema = z.object({
   HOUSEKEEPING_INTERVAL_MS: positiveInt(60_000),
   /** Rows per housekeeping DELETE; a pass loops until a batch comes back short. */
   HOUSEKEEPING_BATCH_SIZE: positiveInt(10_000),
-  CONSUMER_MAX_DELIVERIES: positiveInt(8),
+  /**
+   * How long a failing message keeps being retried, counted in the waits between its deliveries,
+   * before it goes to the dead letters: long enough to ride out an ordinary partner outage.
+   */
+  CONSUMER_RETRY_BUDGET_MS: positiveInt(15 * 60_000),
   CONSUMER_BACKOFF_MS: csv("400,800,1000").pipe(
     z.array(z.string().regex(/^\d+$/, "comma-separated milliseconds").transform(Number)).min(1),
   ),
@@ -98,6 +111,10 @@ export const EnvSchema = z.object({
   CONSUMER_ACK_WAIT_MS: positiveInt(30_000),
   CONSUMER_CONCURRENCY: positiveInt(16),
   GATEWAY_TIMEOUT_MS: positiveInt(5_000),
+  /** Consecutive outage answers (no answer, 5xx, 429) after which a partner gets no calls for a cool-down. */
+  GATEWAY_BREAKER_FAILURES: positiveInt(5),
+  GATEWAY_BREAKER_COOLDOWN_MS: positiveInt(1_000),
+  GATEWAY_BREAKER_MAX_COOLDOWN_MS: positiveInt(30_000),
   REDIS_MIRROR_MAXLEN: nonNegativeInt(0),
   /** Mirrored Redis entries older than this are trimmed (XADD MINID); at most the streams' max age. */
   REDIS_MIRROR_MAX_AGE_MS: positiveInt(24 * 3_600_000),
@@ -134,6 +151,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 function retentionProblems(config: Config): string[] {
   const rules: [broken: boolean, problem: string][] = [
     [config.GATEWAY_TIMEOUT_MS >= config.CONSUMER_ACK_WAIT_MS, "GATEWAY_TIMEOUT_MS must be well under CONSUMER_ACK_WAIT_MS"],
+    [
+      // a handler's transaction waits idle for its gateway call
+      config.POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS <= config.GATEWAY_TIMEOUT_MS,
+      "POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS must exceed GATEWAY_TIMEOUT_MS",
+    ],
     [
       config.INBOX_RETENTION_MS <= Math.max(config.JETSTREAM_MAX_AGE_MS, config.JETSTREAM_DUPLICATE_WINDOW_MS),
       "INBOX_RETENTION_MS must be longer than JETSTREAM_MAX_AGE_MS and JETSTREAM_DUPLICATE_WINDOW_MS (a message still in a stream must find its marker)",

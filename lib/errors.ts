@@ -16,3 +16,8 @@ export function isPermanent(error: unknown): boolean {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The error says the effect it was after cannot have happened (e.g. a partner call that was never sent). */
+export function leftNoEffect(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { leftNoEffect?: unknown }).leftNoEffect === true;
+}

@@ -1,7 +1,8 @@
 import type { ServiceBroker } from "moleculer";
 import { Redis } from "ioredis";
 import type { Config } from "../config/index.ts";
-import { createDatabase, type Database } from "./database/db.ts";
+import { createDatabase, type Database, sessionLimitsOf } from "./database/db.ts";
+import { createLimiter, type Limiter } from "./limiter.ts";
 import { errorMessage } from "./errors.ts";
 import { connectNats, ensureStreams, openBackbone, type Backbone } from "./messaging/jetstream.ts";
 import type { Logger } from "./observability/logger.ts";
@@ -24,7 +25,14 @@ export interface RuntimeExtensions {}
 export interface Runtime extends RuntimeExtensions {
   readonly config: Config;
   readonly topology: Topology;
+  /** The HTTP API's, the relay's and short queries' pool. */
   readonly db: Database;
+  /**
+   * The pool of handler transactions that span a gateway call, with `handlerSlots` as its gate: a
+   * slow partner fills these, never `db`, so the API and the relay keep their own capacity.
+   */
+  readonly handlerDb: Database;
+  readonly handlerSlots: Limiter;
   readonly backbone: Backbone;
   readonly redis: Redis;
   /** Starts this node's outbox relay once, however many services ask for it. */
@@ -62,8 +70,10 @@ async function reach<T>(what: string, hint: string, open: () => Promise<T>): Pro
 
 export async function openRuntime(config: Config, logger: Logger, extensions: RuntimeExtensions): Promise<Runtime> {
   const topology = createTopology(config.NAMESPACE);
-  const db = createDatabase(config.POSTGRES_URL, { max: config.POSTGRES_POOL_MAX }, logger);
-  const closers: (() => Promise<unknown>)[] = [() => db.destroy()];
+  const limits = sessionLimitsOf(config);
+  const db = createDatabase(config.POSTGRES_URL, { max: config.POSTGRES_POOL_MAX }, logger, limits);
+  const handlerDb = createDatabase(config.POSTGRES_URL, { max: config.HANDLER_POOL_MAX }, logger, limits);
+  const closers: (() => Promise<unknown>)[] = [() => db.destroy(), () => handlerDb.destroy()];
   try {
     await reach(`Postgres at ${redact(config.POSTGRES_URL)}`, "Start it, or `docker compose up -d postgres`.", () => db.raw("SELECT 1"));
     const nc = await reach(`NATS at ${redact(config.NATS_URL)}`, "Start nats-server with -js, or `docker compose up -d nats`.", () =>
@@ -105,6 +115,8 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
       config,
       topology,
       db,
+      handlerDb,
+      handlerSlots: createLimiter(config.HANDLER_POOL_MAX),
       backbone,
       redis,
       ensureRelay() {

@@ -10,6 +10,7 @@ import * as listIndexes from "./20261201_031_list_indexes.ts";
 import * as housekeepingIndexes from "./20261201_032_housekeeping_indexes.ts";
 import * as dataLakeOrder from "./20261201_033_data_lake_order.ts";
 import * as outboxConfirmedTicket from "./20261201_034_outbox_confirmed_ticket.ts";
+import * as refundClaims from "./20261201_035_refund_claims_and_open_attempts.ts";
 
 /** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
 const migrations: Record<string, Knex.Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Knex.Migration> = {
   "20261201_032_housekeeping_indexes": housekeepingIndexes,
   "20261201_033_data_lake_order": dataLakeOrder,
   "20261201_034_outbox_confirmed_ticket": outboxConfirmedTicket,
+  "20261201_035_refund_claims_and_open_attempts": refundClaims,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,8 +1,8 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { contractsByName, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
-import { MessageConsumer, decodePayload, durableName, type Delivery } from "../lib/messaging/consumer.ts";
+import { MessageConsumer, decodePayload, durableName, retryPolicyOf, type Delivery } from "../lib/messaging/consumer.ts";
 import type { Transaction } from "../lib/database/db.ts";
-import { errorMessage, PermanentError } from "../lib/errors.ts";
+import { errorMessage, leftNoEffect, PermanentError } from "../lib/errors.ts";
 import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/messaging/dead-letters.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { inHandlerSpan } from "../lib/observability/tracing.ts";
@@ -14,10 +14,12 @@ export interface HandlerDelivery extends Delivery {
   trx: Transaction;
   /**
    * An earlier attempt of this effect may have reached the gateway before it failed or died: with
-   * `recordAttempts`, any earlier uncommitted attempt of the same inbox key (another copy of the
-   * message included); otherwise, this message was delivered before.
+   * `recordAttempts`, any earlier uncommitted attempt of the same inbox key still in doubt (another
+   * copy of the message included); otherwise, this message was delivered before.
    */
   earlierAttempt: boolean;
+  /** An operator replayed this message from the dead letters, having decided it should run again. */
+  replayed: boolean;
   /** With `recordAttempts` as a function: the value the earliest uncommitted attempt recorded (this one's own when it is the first). */
   firstAttemptMemo?: string;
 }
@@ -33,11 +35,13 @@ export interface Subscription {
    * "message": run the handler in a transaction that first records (handler, message id) and skips
    * a message already recorded; a function: the same with a natural key (for gateway calls that
    * carry no idempotency key). The gateway call then happens inside that transaction, so a failure
-   * rolls the marker back and a concurrent copy waits on it.
+   * rolls the marker back and a concurrent copy waits on it. Such transactions run on the handlers'
+   * own pool, gated by the node's handler slots, so they never take the API's or the relay's connections.
    */
   inbox?: "message" | InboxKey;
   /**
-   * With an inbox: record each attempt before its transaction, for `earlierAttempt` (handler_attempts);
+   * With an inbox: record each attempt before its transaction, for `earlierAttempt` (handler_attempts;
+   * an attempt whose error shows the partner did nothing is closed, so it does not count);
    * a function also records its value with the first attempt, handed to every later one as `firstAttemptMemo`.
    */
   recordAttempts?: boolean | AttemptMemo;
@@ -86,24 +90,30 @@ function contractOf(subscription: Subscription, delivery: Delivery): MessageCont
 }
 
 /**
- * Records an attempt of (handler, key), committed before the attempt's transaction so it outlives an
- * attempt that dies after its gateway call; says whether an earlier one is on record, and its memo.
+ * Opens an attempt of (handler, key), committed before the attempt's transaction so it outlives an
+ * attempt that dies after its gateway call; says whether an earlier one is still open, and its memo.
  */
-async function recordAttempt(
+async function openAttempt(
   runtime: Runtime,
   handler: string,
   key: string,
   memo: string | undefined,
 ): Promise<{ earlierAttempt: boolean; firstAttemptMemo?: string }> {
-  const inserted = await runtime
+  const [row] = await runtime
     .db("handler_attempts")
     .insert({ handler, key, memo })
     .onConflict(["handler", "key"])
-    .ignore()
-    .returning("memo");
-  if (inserted.length > 0) return { earlierAttempt: false, firstAttemptMemo: memo };
-  const earlier = await runtime.db("handler_attempts").where({ handler, key }).first("memo");
-  return { earlierAttempt: true, firstAttemptMemo: earlier?.memo ?? memo };
+    .merge({ open_attempts: runtime.db.raw("handler_attempts.open_attempts + 1") })
+    .returning(["memo", "open_attempts"]);
+  return { earlierAttempt: row.open_attempts > 1, firstAttemptMemo: row.memo ?? memo };
+}
+
+/** Closes an attempt the partner provably did not act on: later attempts need not treat it as in doubt. */
+async function closeAttempt(runtime: Runtime, handler: string, key: string): Promise<void> {
+  await runtime
+    .db("handler_attempts")
+    .where({ handler, key })
+    .update({ open_attempts: runtime.db.raw("GREATEST(open_attempts - 1, 0)") });
 }
 
 /**
@@ -127,32 +137,55 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         return Object.entries((this.schema as { subscriptions?: Subscriptions }).subscriptions ?? {});
       },
 
-      /** Runs one handler on one delivery, inside its inbox transaction when it keeps one. */
+      /**
+       * Runs one handler on one delivery: with an inbox, inside its inbox transaction on the
+       * handlers' own pool, once one of the node's handler slots is free.
+       */
       async runHandler(handler: string, subscription: Subscription, payload: unknown, delivery: Delivery): Promise<void> {
         const runtime: Runtime = this.runtime;
+        const replayed = delivery.replayed === true;
         if (!subscription.inbox) {
-          return subscription.handle.call(this, payload, { ...delivery, earlierAttempt: delivery.deliveryCount > 1 } as HandlerDelivery);
+          return subscription.handle.call(this, payload, {
+            ...delivery,
+            replayed,
+            earlierAttempt: delivery.deliveryCount > 1,
+          } as HandlerDelivery);
         }
         const key = subscription.inbox === "message" ? delivery.messageId : subscription.inbox(payload as never, delivery);
         const inboxName = durableName(this.name, handler);
-        const attempt = subscription.recordAttempts
-          ? await recordAttempt(
-              runtime,
-              inboxName,
-              key,
-              typeof subscription.recordAttempts === "function" ? subscription.recordAttempts(payload as never) : undefined,
-            )
+        const { recordAttempts } = subscription;
+        const attempt = recordAttempts
+          ? await openAttempt(runtime, inboxName, key, typeof recordAttempts === "function" ? recordAttempts(payload as never) : undefined)
           : { earlierAttempt: delivery.deliveryCount > 1 };
-        await runtime.db.transaction(async (trx) => {
+        try {
+          await runtime.handlerSlots.run(() =>
+            this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...attempt }),
+          );
+        } catch (error) {
+          if (recordAttempts && leftNoEffect(error)) await closeAttempt(runtime, inboxName, key);
+          throw error;
+        }
+      },
+
+      /** The inbox transaction: records (handler, key), runs the handler unless it was recorded already. */
+      async runOnceInInbox(
+        inboxName: string,
+        key: string,
+        subscription: Subscription,
+        payload: unknown,
+        delivery: Omit<HandlerDelivery, "trx">,
+      ): Promise<void> {
+        const runtime: Runtime = this.runtime;
+        await runtime.handlerDb.transaction(async (trx) => {
           const inserted = await trx("processed_messages")
             .insert({ handler: inboxName, key })
             .onConflict(["handler", "key"])
             .ignore()
             .returning("key");
           if (inserted.length > 0) {
-            await subscription.handle.call(this, payload, { ...delivery, trx, ...attempt });
+            await subscription.handle.call(this, payload, { ...delivery, trx });
           } else {
-            this.logger.debug({ handler, key, message_id: delivery.messageId }, "already processed; skipping");
+            this.logger.debug({ handler: inboxName, key, message_id: delivery.messageId }, "already processed; skipping");
           }
           // done either way: the record of this (and any earlier) attempt goes with the commit
           if (subscription.recordAttempts) await trx("handler_attempts").where({ handler: inboxName, key }).delete();
@@ -175,6 +208,7 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           tracestate: letter.metadata.tracestate,
           deliveryCount: letter.deliveries + 1,
           raw: letter.payload,
+          replayed: true,
         };
         try {
           // the replay is one more attempt of the message: its span joins the message's own trace
@@ -207,11 +241,7 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           durable,
           contractOf: (delivery: Delivery) => contract ?? contractNamed(delivery.name),
           handlerName: handler,
-          retry: {
-            maxDeliveries: config.CONSUMER_MAX_DELIVERIES,
-            backoffMs: config.CONSUMER_BACKOFF_MS,
-            backoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
-          },
+          retry: retryPolicyOf(config),
           ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
           concurrency: config.CONSUMER_CONCURRENCY,
           logger: this.logger,

@@ -55,7 +55,15 @@ export async function startNode(config: Config): Promise<TicketsNode> {
   const logger = broker.getLogger("node");
   const gatewayUrl = config.GATEWAY_URL ?? `http://127.0.0.1:${config.GATEWAY_SIMULATOR_PORT}`;
   const runtime = await openRuntime(config, logger, {
-    gateway: createGatewayClient({ baseUrl: gatewayUrl, timeoutMs: config.GATEWAY_TIMEOUT_MS }),
+    gateway: createGatewayClient({
+      baseUrl: gatewayUrl,
+      timeoutMs: config.GATEWAY_TIMEOUT_MS,
+      breaker: {
+        failures: config.GATEWAY_BREAKER_FAILURES,
+        cooldownMs: config.GATEWAY_BREAKER_COOLDOWN_MS,
+        maxCooldownMs: config.GATEWAY_BREAKER_MAX_COOLDOWN_MS,
+      },
+    }),
   });
   attachRuntime(broker, runtime);
   let opsServer: OpsServer | undefined;

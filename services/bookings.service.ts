@@ -57,12 +57,15 @@ const BookingsService: TicketsServiceSchema = {
 
   subscriptions: {
     /**
-     * Dead Nation takes no idempotency key, so the booking_id is the marker: the call happens inside
-     * the transaction that records it (a failed call rolls the marker back, a redelivery skips).
+     * Dead Nation takes no idempotency key, so a booking reaches it at most once (docs/slow-partners.md):
+     * each attempt is on record before the call, and one that ended in doubt (no answer, a reset)
+     * parks the booking in the dead letters instead of booking again; an operator checks with Dead
+     * Nation, then replays it (books) or drops it. A clean refusal closes its attempt and is retried.
      */
     BookPlaceInDeadNation: on(
       BookingMade_v1,
       async function (booking, delivery) {
+        if (delivery.earlierAttempt && !delivery.replayed) throw bookingInDoubt(booking.booking_id);
         const eventId = await bookings.deadNationEventOf(delivery.trx, booking.show_id);
         if (!eventId) throw new PermanentError(`show ${booking.show_id} of booking ${booking.booking_id} does not exist`);
         await this.runtime.gateway.deadNation.book(
@@ -72,12 +75,19 @@ const BookingsService: TicketsServiceSchema = {
             number_of_tickets: booking.number_of_tickets,
             customer_address: booking.customer_email,
           },
-          { correlationId: delivery.correlationId, traceparent: delivery.traceparent },
+          delivery,
         );
       },
-      { inbox: (booking) => booking.booking_id },
+      { inbox: (booking) => booking.booking_id, recordAttempts: true },
     ),
   },
 };
+
+function bookingInDoubt(bookingId: string): PermanentError {
+  return new PermanentError(
+    `booking ${bookingId} may already be at Dead Nation: an earlier attempt got no answer. ` +
+      "Check with Dead Nation, then replay this dead letter to book it, or drop it if Dead Nation has it",
+  );
+}
 
 export default BookingsService;

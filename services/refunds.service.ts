@@ -7,6 +7,7 @@ import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
+import { claimRefund } from "./refund-claims.repository.ts";
 import * as refunds from "./refunds.repository.ts";
 
 const REFUND_REASON = "customer requested refund";
@@ -45,13 +46,18 @@ const RefundsService: TicketsServiceSchema = {
      * Void, refund, then TicketRefunded_v1 carrying the command's header. Both gateway calls carry
      * the command's key, so a redelivery repeats them harmlessly; the inbox (per ticket) makes the
      * event once. A command for a ticket that is not stored retries within the delivery budget (it
-     * may still be on its way), then goes to the dead letters instead of retrying forever.
+     * may still be on its way), then goes to the dead letters instead of retrying forever. A ticket
+     * the partner canceled first is refunded through the tickets-to-refund sheet, never here too.
      */
     RefundTicket: on(
       RefundTicket,
       async function (command, delivery) {
         const ticketId = command.ticket_id;
         if (!(await refunds.isStored(delivery.trx, ticketId))) throw new Error(`ticket ${ticketId} is not stored; nothing to refund yet`);
+        if ((await claimRefund(delivery.trx, ticketId, "refund_request")) !== "refund_request") {
+          this.logger.info({ ticket_id: ticketId }, "ticket canceled by the partner before its refund: the sheet refunds it");
+          return;
+        }
         const { gateway } = this.runtime;
         const key = command.header.idempotency_key;
         await gateway.receipts.void({ ticket_id: ticketId, reason: REFUND_REASON, idempotent_id: key }, delivery);

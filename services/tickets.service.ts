@@ -15,6 +15,7 @@ import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { ConsumerMixin, on, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
+import { claimRefund } from "./refund-claims.repository.ts";
 import * as tickets from "./tickets.repository.ts";
 import type { TicketFacts } from "./tickets.repository.ts";
 
@@ -113,9 +114,11 @@ const TicketsService: TicketsServiceSchema = {
       { inbox: perTicket, recordAttempts: receiptKey },
     ),
 
+    // A ticket already refunded on the customer's request gets no row: it would be refunded twice.
     TicketRefundToSheet: on(
       TicketBookingCanceled_v1,
       async function (ticket, delivery) {
+        if ((await claimRefund(delivery.trx, perTicket(ticket), "cancellation")) !== "cancellation") return;
         await appendRowOnce(this.runtime.gateway, "tickets-to-refund", sheetRow(ticket), delivery);
       },
       { inbox: perTicket, recordAttempts: true },

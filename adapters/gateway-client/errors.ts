@@ -1,10 +1,12 @@
 import { errorMessage } from "../../lib/errors.ts";
+import { ENDPOINT_POLICIES, type Endpoint, isPermanentStatus } from "./classification.ts";
 
-export type GatewayErrorKind = "http" | "timeout" | "network" | "bad_response";
+/** "circuit_open": the call was not sent, the partner is failing (breaker.ts). */
+export type GatewayErrorKind = "http" | "timeout" | "network" | "bad_response" | "circuit_open";
 
 /**
- * Every failed partner call. `permanent` tells the consumer whether retrying can help (4xx other than
- * 408/429 cannot: dead-letter instead) or not.
+ * Every failed partner call. `permanent` tells the consumer whether retrying can help (by the
+ * endpoint's table in classification.ts); `leftNoEffect` whether the partner provably did nothing.
  */
 export class GatewayError extends Error {
   override readonly name = "GatewayError";
@@ -13,12 +15,18 @@ export class GatewayError extends Error {
   readonly method: string;
   readonly path: string;
   readonly kind: GatewayErrorKind;
-  /** True when retrying cannot help (4xx other than 408/429): dead-letter instead of retrying. */
+  /** True when retrying cannot help (the request is wrong): dead-letter instead of retrying. */
   readonly permanent: boolean;
+  /**
+   * True when the partner cannot have acted on the call: it was never sent (connection refused, the
+   * circuit open) or the endpoint's error answers are refusals. A timeout or reset stays in doubt.
+   */
+  readonly leftNoEffect: boolean;
   /** First characters of the response body, for logs. */
   readonly bodyExcerpt: string;
 
   constructor(init: {
+    endpoint: Endpoint;
     kind: GatewayErrorKind;
     method: string;
     path: string;
@@ -38,12 +46,12 @@ export class GatewayError extends Error {
     this.method = init.method;
     this.path = init.path;
     this.bodyExcerpt = excerpt;
-    this.permanent = isPermanentStatus(init.status);
+    this.permanent = init.kind === "http" && isPermanentStatus(init.endpoint, init.status);
+    this.leftNoEffect =
+      init.kind === "circuit_open" ||
+      (init.kind === "network" && init.detail === "ECONNREFUSED") ||
+      (init.kind === "http" && ENDPOINT_POLICIES[init.endpoint].errorAnswerLeftNoEffect);
   }
-}
-
-export function isPermanentStatus(status: number | undefined): boolean {
-  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 export function describeNetworkError(err: unknown): string {

@@ -11,9 +11,10 @@ import {
   SheetRowsAnswer,
   type VoidReceiptBody,
 } from "../../contracts/partners.ts";
-import { type CallContext, createTransport } from "./transport.ts";
+import { type CallContext, createTransport, type TransportOptions } from "./transport.ts";
 
-export { GatewayError, type GatewayErrorKind, isPermanentStatus } from "./errors.ts";
+export { ENDPOINT_POLICIES, type Endpoint, isPermanentStatus } from "./classification.ts";
+export { GatewayError, type GatewayErrorKind } from "./errors.ts";
 export type { CallContext } from "./transport.ts";
 
 /** A receipt as the services ask for it: the ticket's price in the app's own Money. */
@@ -47,40 +48,47 @@ export interface GatewayClient {
 const OK = [200] as const;
 const OK_OR_CREATED = [200, 201] as const;
 
-export function createGatewayClient(opts: { baseUrl: string; timeoutMs?: number }): GatewayClient {
+export function createGatewayClient(opts: TransportOptions): GatewayClient {
   const { send, read } = createTransport(opts);
   const sheetRows = (sheet: string) => `/spreadsheets-api/sheets/${encodeURIComponent(sheet)}/rows`;
   return {
     receipts: {
       issue: (req, cc) =>
-        read({ method: "PUT", path: "/receipts-api/receipts", ok: OK_OR_CREATED, json: issueBody(req) }, IssuedReceipt, cc),
+        read(
+          { endpoint: "receipts.issue", method: "PUT", path: "/receipts-api/receipts", ok: OK_OR_CREATED, json: issueBody(req) },
+          IssuedReceipt,
+          cc,
+        ),
       async void(req, cc) {
-        await send({ method: "PUT", path: "/receipts-api/void-receipt", ok: OK, json: req }, cc);
+        await send({ endpoint: "receipts.void", method: "PUT", path: "/receipts-api/void-receipt", ok: OK, json: req }, cc);
       },
     },
     payments: {
       async refund(req, cc) {
-        await send({ method: "PUT", path: "/payments-api/refunds", ok: OK_OR_CREATED, json: req }, cc);
+        await send({ endpoint: "payments.refund", method: "PUT", path: "/payments-api/refunds", ok: OK_OR_CREATED, json: req }, cc);
       },
     },
     deadNation: {
       async book(req, cc) {
-        await send({ method: "POST", path: "/dead-nation-api/ticket/booking", ok: OK, json: req }, cc);
+        await send({ endpoint: "deadNation.book", method: "POST", path: "/dead-nation-api/ticket/booking", ok: OK, json: req }, cc);
       },
     },
     files: {
       async put(fileId, content, cc) {
         const path = `/files-api/files/${encodeURIComponent(fileId)}/content`;
-        const status = await send({ method: "PUT", path, ok: [200, 201, 409], text: content }, cc);
+        const status = await send({ endpoint: "files.put", method: "PUT", path, ok: [200, 201, 409], text: content }, cc);
         return status === 409 ? "already_exists" : "created";
       },
     },
     spreadsheets: {
       async appendRow(sheet, columns, cc) {
-        await send({ method: "POST", path: sheetRows(sheet), ok: OK, json: { columns } satisfies AppendRowBody }, cc);
+        await send(
+          { endpoint: "spreadsheets.appendRow", method: "POST", path: sheetRows(sheet), ok: OK, json: { columns } satisfies AppendRowBody },
+          cc,
+        );
       },
       async rows(sheet, cc) {
-        return (await read({ method: "GET", path: sheetRows(sheet), ok: OK }, SheetRowsAnswer, cc)).rows;
+        return (await read({ endpoint: "spreadsheets.rows", method: "GET", path: sheetRows(sheet), ok: OK }, SheetRowsAnswer, cc)).rows;
       },
     },
   };

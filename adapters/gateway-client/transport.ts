@@ -5,14 +5,19 @@ import type { z } from "zod";
 import { newCorrelationId } from "../../lib/observability/correlation-id.ts";
 import { currentCorrelationId } from "../../lib/observability/log-context.ts";
 import { contextFrom, inSpan } from "../../lib/observability/tracing.ts";
+import { type Breaker, type BreakerOptions, createBreaker, isOutage, partnerOf } from "./breaker.ts";
+import type { Endpoint } from "./classification.ts";
 import { describeNetworkError, GatewayError } from "./errors.ts";
 
 export interface CallContext {
   correlationId?: string;
   traceparent?: string;
+  /** An operator's replay of a dead letter: sent even while the partner's circuit is open (their decision). */
+  replayed?: boolean;
 }
 
 export interface Call {
+  endpoint: Endpoint;
   method: "GET" | "PUT" | "POST";
   path: string;
   /** The statuses that are success; any other is a GatewayError. */
@@ -33,11 +38,25 @@ export interface Transport {
   read<S extends z.ZodType>(call: Call, contract: S, cc?: CallContext): Promise<z.infer<S>>;
 }
 
-export function createTransport(opts: { baseUrl: string; timeoutMs?: number }): Transport {
+export interface TransportOptions {
+  baseUrl: string;
+  timeoutMs?: number;
+  breaker?: BreakerOptions;
+}
+
+const DEFAULT_BREAKER: BreakerOptions = { failures: 5, cooldownMs: 1000, maxCooldownMs: 30_000 };
+
+export function createTransport(opts: TransportOptions): Transport {
   const baseUrl = opts.baseUrl.replace(/\/+$/, "");
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const traced = (call: Call, cc: CallContext = {}) =>
-    inClientSpan(baseUrl + call.path, call, cc, () => exchange(baseUrl, timeoutMs, call, cc));
+  const breakers = new Map<string, Breaker>();
+  const breakerOf = (path: string) => {
+    const partner = partnerOf(path);
+    if (!breakers.has(partner)) breakers.set(partner, createBreaker(opts.breaker ?? DEFAULT_BREAKER));
+    return breakers.get(partner)!;
+  };
+  const guarded = (call: Call, cc: CallContext) => guard(breakerOf(call.path), call, cc, () => exchange(baseUrl, timeoutMs, call, cc));
+  const traced = (call: Call, cc: CallContext = {}) => inClientSpan(baseUrl + call.path, call, cc, () => guarded(call, cc));
   return {
     send: async (call, cc) => (await traced(call, cc)).status,
     read: async (call, contract, cc) => parseAnswer(call, await traced(call, cc), contract),
@@ -64,8 +83,25 @@ function inClientSpan(url: string, call: Call, cc: CallContext, work: () => Prom
   });
 }
 
+/** The call through its partner's breaker: refused unsent while the circuit is open. */
+async function guard(breaker: Breaker, call: Call, cc: CallContext, work: () => Promise<Answer>): Promise<Answer> {
+  if (!cc.replayed && !breaker.admit()) {
+    throw new GatewayError({ ...where(call), kind: "circuit_open", detail: `${partnerOf(call.path)} is failing; not called` });
+  }
+  try {
+    const answer = await work();
+    breaker.succeeded();
+    return answer;
+  } catch (err) {
+    if (err instanceof GatewayError && !isOutage(err.status)) breaker.succeeded();
+    else breaker.failed();
+    throw err;
+  }
+}
+
+const where = (call: Call) => ({ endpoint: call.endpoint, method: call.method, path: call.path });
+
 async function exchange(baseUrl: string, timeoutMs: number, call: Call, cc: CallContext): Promise<Answer> {
-  const where = { method: call.method, path: call.path };
   let answer: Answer;
   try {
     const res = await fetch(baseUrl + call.path, { ...request(call, cc), signal: AbortSignal.timeout(timeoutMs) });
@@ -73,9 +109,9 @@ async function exchange(baseUrl: string, timeoutMs: number, call: Call, cc: Call
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
     const detail = timedOut ? `no answer within ${timeoutMs} ms` : describeNetworkError(err);
-    throw new GatewayError({ ...where, kind: timedOut ? "timeout" : "network", cause: err, detail });
+    throw new GatewayError({ ...where(call), kind: timedOut ? "timeout" : "network", cause: err, detail });
   }
-  if (!call.ok.includes(answer.status)) throw new GatewayError({ ...where, kind: "http", status: answer.status, body: answer.body });
+  if (!call.ok.includes(answer.status)) throw new GatewayError({ ...where(call), kind: "http", status: answer.status, body: answer.body });
   return answer;
 }
 
@@ -110,7 +146,6 @@ function parseAnswer<S extends z.ZodType>(call: Call, answer: Answer, contract: 
 }
 
 function badAnswer(call: Call, answer: Answer, detail: string, cause: unknown): GatewayError {
-  const { method, path } = call;
   const { status, body } = answer;
-  return new GatewayError({ kind: "bad_response", method, path, status, body, detail: `${detail}: ${body.slice(0, 200)}`, cause });
+  return new GatewayError({ ...where(call), kind: "bad_response", status, body, detail: `${detail}: ${body.slice(0, 200)}`, cause });
 }

@@ -54,7 +54,7 @@ export function createCallbacks(opts: CallbackOptions): Callbacks {
   };
 }
 
-/** One payload for every attempt: the same ticket ids each time. */
+/** One payload for every attempt of one reservation: the same ticket ids each time, and its own key. */
 function callbackFor(opts: CallbackOptions, booking: StoredBooking, correlationId: string | undefined): Callback {
   const payload: z.input<typeof TicketsStatusRequest> = {
     tickets: Array.from({ length: booking.number_of_tickets }, () => ({
@@ -68,7 +68,7 @@ function callbackFor(opts: CallbackOptions, booking: StoredBooking, correlationI
   const body = JSON.stringify(payload);
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
-    "Idempotency-Key": `dead-nation-${booking.booking_id}`,
+    "Idempotency-Key": `dead-nation-${booking.booking_id}-${booking.call_number}`,
     ...partnerSignatureHeaders(opts.signingSecret, body),
   };
   if (correlationId) headers["Correlation-ID"] = correlationId;

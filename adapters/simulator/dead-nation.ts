@@ -1,5 +1,6 @@
 // Dead Nation: every booking is kept (it takes no idempotency key) and, when auto-confirming, each
-// is confirmed by calling the app back (dead-nation-callback.ts) after the answer went out.
+// is confirmed by calling the app back (dead-nation-callback.ts) after the answer went out. Like the
+// real partner, a second call for the same booking_id is a second reservation with tickets of its own.
 import { DeadNationBookingBody, type DeadNationBookingAnswer } from "../../contracts/partners.ts";
 import { headerValue, parseBody, type Incoming, type Reply, type Route } from "./http.ts";
 import type { GatewaySimulatorState, StoredBooking } from "./state.ts";
@@ -11,7 +12,9 @@ export function deadNationRoutes(state: GatewaySimulatorState, confirm: ConfirmB
 }
 
 function book(state: GatewaySimulatorState, confirm: ConfirmBooking | undefined, { raw, headers }: Incoming): Reply {
-  const booking: StoredBooking = { ...parseBody(DeadNationBookingBody, raw), received_at: new Date().toISOString() };
+  const body = parseBody(DeadNationBookingBody, raw);
+  const call_number = state.deadNationBookings.filter((b) => b.booking_id === body.booking_id).length + 1;
+  const booking: StoredBooking = { ...body, received_at: new Date().toISOString(), call_number };
   state.deadNationBookings.push(booking);
   confirm?.(booking, headerValue(headers["correlation-id"]));
   return { status: 200, body: { booking_id: booking.booking_id } satisfies DeadNationBookingAnswer };

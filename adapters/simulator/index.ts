@@ -39,6 +39,8 @@ export interface GatewaySimulator {
   state: GatewaySimulatorState;
   failNext(match: FaultMatch, times: number, status?: number, options?: FaultOptions): void;
   setLatency(ms: number): void;
+  /** Drops every pending fault: a partner outage ends. */
+  clearFaults(): void;
   reset(): void;
   /** Resolves when every Dead Nation callback started so far has finished (success or give-up). */
   settled(): Promise<void>;
@@ -91,6 +93,7 @@ function simulator(controls: Controls, server: Server, closing: AbortController,
     state,
     failNext,
     setLatency,
+    clearFaults: () => controls.faults.clear(),
     reset,
     settled: () => callbacks.settled(),
     async close() {

@@ -8,6 +8,8 @@ export interface StoredVoid extends VoidReceiptBody {
 export type StoredRefund = RefundAnswer;
 export interface StoredBooking extends DeadNationBookingBody {
   received_at: string;
+  /** 1 for the first call naming this booking_id, 2 for a duplicate, …: each call is a reservation of its own. */
+  call_number: number;
 }
 export interface RecordedCall {
   method: string;

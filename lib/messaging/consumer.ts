@@ -7,6 +7,7 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
+import type { Config } from "../../config/index.ts";
 import type { MessageContract, PayloadOf } from "../../contracts/index.ts";
 import { errorMessage, isPermanent, PermanentError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -26,6 +27,8 @@ export interface Delivery {
   deliveryCount: number;
   /** The raw payload exactly as published. */
   raw: string;
+  /** Set when an operator replays it from the dead letters. */
+  replayed?: boolean;
 }
 
 export interface DeadLetter {
@@ -34,11 +37,31 @@ export interface DeadLetter {
 }
 
 export interface RetryPolicy {
-  maxDeliveries: number;
+  /** Time a failing message is retried for, summed over the waits between its deliveries. */
+  budgetMs: number;
   /** Delays before the 2nd, 3rd, … delivery; past the list it doubles up to backoffMaxMs. */
   backoffMs: number[];
   backoffMaxMs: number;
 }
+
+export function retryPolicyOf(config: Config): RetryPolicy {
+  return { budgetMs: config.CONSUMER_RETRY_BUDGET_MS, backoffMs: config.CONSUMER_BACKOFF_MS, backoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS };
+}
+
+/**
+ * The delivery at which a failing message has been retried for its whole budget and goes to the dead
+ * letters. The budget is counted in backoff waits (handler time comes on top), so it is time, not a
+ * count: a longer backoff cap means fewer deliveries for the same budget.
+ */
+export function maxDeliveries(policy: RetryPolicy): number {
+  let waited = 0;
+  let delivery = 1;
+  while (waited < policy.budgetMs) waited += retryDelay(policy, delivery++);
+  return delivery;
+}
+
+/** Of a node's configuration. */
+export const maxDeliveriesOf = (config: Config): number => maxDeliveries(retryPolicyOf(config));
 
 export interface ConsumerOptions<C extends MessageContract> {
   js: JetStreamClient;
@@ -122,11 +145,17 @@ export class MessageConsumer<C extends MessageContract> {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(ackWaitMs),
-      max_deliver: -1,
+      // one above ours: the server stops redelivering only if this node died on its last delivery
+      max_deliver: maxDeliveries(this.options.retry) + 1,
       max_ack_pending: Math.max(1000, concurrency * 4),
     };
     const existing = await jsm.consumers.info(stream, durable).catch(() => null);
-    if (existing && (existing.config.ack_wait !== config.ack_wait || (existing.config.max_ack_pending ?? 0) < config.max_ack_pending)) {
+    if (
+      existing &&
+      (existing.config.ack_wait !== config.ack_wait ||
+        existing.config.max_deliver !== config.max_deliver ||
+        (existing.config.max_ack_pending ?? 0) < config.max_ack_pending)
+    ) {
       // a durable outlives the node that made it: a restart with a new ack wait must reach the server
       this.options.logger.info(
         { durable, ack_wait_ms: ackWaitMs, was_ms: (existing.config.ack_wait ?? 0) / 1_000_000 },
@@ -134,6 +163,7 @@ export class MessageConsumer<C extends MessageContract> {
       );
       await jsm.consumers.update(stream, durable, {
         ack_wait: config.ack_wait,
+        max_deliver: config.max_deliver,
         max_ack_pending: Math.max(existing.config.max_ack_pending ?? 0, config.max_ack_pending),
       });
     }
@@ -174,6 +204,8 @@ export class MessageConsumer<C extends MessageContract> {
     const labels = { topic: msg.subject, handler: handlerName };
     const endTimer = messageDuration.startTimer(labels);
     messagesProcessed.inc(labels);
+    // a handler may wait for a handler slot and a slow partner: keep the message ours meanwhile
+    const heartbeat = setInterval(() => msg.working(), this.options.ackWaitMs / 3);
     try {
       await inHandlerSpan({ ...delivery, ...labels }, () =>
         this.options.handle(decodePayload(this.options.contractOf(delivery), delivery.raw), delivery),
@@ -188,7 +220,7 @@ export class MessageConsumer<C extends MessageContract> {
         deliveries: delivery.deliveryCount,
         err: errorMessage(error),
       };
-      if (isPermanent(error) || delivery.deliveryCount >= retry.maxDeliveries) {
+      if (isPermanent(error) || delivery.deliveryCount >= maxDeliveries(retry)) {
         await this.deadLetter(msg, delivery, error, labels);
       } else {
         const delay = retryDelay(retry, delivery.deliveryCount);
@@ -196,6 +228,7 @@ export class MessageConsumer<C extends MessageContract> {
         msg.nak(delay);
       }
     } finally {
+      clearInterval(heartbeat);
       endTimer();
     }
   }

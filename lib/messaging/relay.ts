@@ -2,11 +2,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import pg from "pg";
-import type { Database } from "../database/db.ts";
+import { type Database, sessionSettings } from "../database/db.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { relayFailures, relayPublished } from "../observability/metrics.ts";
 import { MessageHeaders } from "./topology.ts";
+
+/** Waits between attempts to get LISTEN back: quick at first, then every few seconds, forever. */
+const RELISTEN_FIRST_MS = 100;
+const RELISTEN_MAX_MS = 5_000;
 
 interface OutboxRow {
   seq: number;
@@ -130,19 +134,54 @@ export class OutboxRelay {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.postgresUrl, application_name: "tickets-relay" });
-    client.on("notification", () => {
-      this.signalled = true;
-      this.wake.abort();
+    const client = new pg.Client({
+      connectionString: this.options.postgresUrl,
+      application_name: "tickets-relay",
+      ...sessionSettings(undefined),
     });
-    client.on("error", (error) => {
-      this.options.logger.warn({ err: error.message }, "outbox LISTEN connection lost; polling until it is back");
-      this.listener = undefined;
-      if (this.running) setTimeout(() => void this.listen().catch(() => undefined), this.options.pollMs).unref();
-    });
-    await client.connect();
-    await client.query("LISTEN outbox");
+    client.on("notification", () => this.wakeUp());
+    client.on("error", (error) => this.lost(client, error.message));
+    client.on("end", () => this.lost(client, "connection ended"));
+    try {
+      await client.connect();
+      await client.query("LISTEN outbox");
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     this.listener = client;
+  }
+
+  private wakeUp(): void {
+    this.signalled = true;
+    this.wake.abort();
+  }
+
+  /** The LISTEN connection went away: poll meanwhile, and get it back (once per loss). */
+  private lost(client: pg.Client, reason: string): void {
+    if (this.listener !== client) return;
+    this.listener = undefined;
+    void client.end().catch(() => undefined);
+    if (!this.running) return;
+    this.options.logger.warn({ err: reason }, "outbox LISTEN connection lost; polling until it is back");
+    void this.relisten();
+  }
+
+  /** Re-establishes LISTEN with capped backoff, for as long as the relay runs. */
+  private async relisten(): Promise<void> {
+    for (let delay = RELISTEN_FIRST_MS; this.running; delay = Math.min(delay * 2, RELISTEN_MAX_MS)) {
+      await sleep(delay, undefined, { ref: false });
+      if (!this.running) return;
+      try {
+        await this.listen();
+        this.options.logger.info({}, "outbox LISTEN re-established");
+        // rows committed while nobody listened are relayed now, not at the next poll
+        this.wakeUp();
+        return;
+      } catch (error) {
+        this.options.logger.warn({ err: errorMessage(error), retry_in_ms: delay * 2 }, "outbox LISTEN not back yet");
+      }
+    }
   }
 
   private async sleep(): Promise<void> {

@@ -192,11 +192,34 @@ test.serial("a failed Dead Nation call is retried and books once", async (t) => 
   t.deepEqual(await deadLetters(sys, "bookings-BookPlaceInDeadNation"), []);
 });
 
+test.serial(
+  "a Dead Nation call that times out is never sent again: the booking is parked in the dead letters, and an operator's replay books it",
+  async (t) => {
+    const show = await insertShow(10);
+    sys.sim.setLatency(sys.config.GATEWAY_TIMEOUT_MS + 500);
+    const bookingId = (await book(show.show_id, 1)).body.booking_id;
+    const letter = await eventually(async () =>
+      (await deadLetters(sys, "bookings-BookPlaceInDeadNation")).find((l) => l.payload.includes(bookingId)),
+    );
+    sys.sim.setLatency(0);
+    await eventually(() => deadNationBookingsOf(bookingId).length > 0);
+    await eventually(() => quiet(sys));
+    t.regex(letter.error, /may already be at Dead Nation/);
+    t.is(deadNationBookingsOf(bookingId).length, 1);
+    t.false(await db()("processed_messages").where({ handler: "bookings-BookPlaceInDeadNation", key: bookingId }).first().then(Boolean));
+
+    // the operator found no booking at Dead Nation and replays: that, and only that, sends it again
+    const replay = await sys.node.broker.call("bookings.replayDeadLetter", { id: (letter as unknown as { id: number }).id });
+    t.like(replay, { replayed: true });
+    t.is(deadNationBookingsOf(bookingId).length, 2);
+  },
+);
+
 test.serial("a lost Dead Nation answer is the documented window: the retry books a second time, under the same booking_id", async (t) => {
-  // Dead Nation takes no idempotency key and offers no read-back, so after an answer that never
-  // arrived the handler cannot know the booking exists; the retry sends it again. Exactly once
-  // holds for every redelivery of our own (marker row); across a lost answer the partner sees the
-  // same booking_id twice and must dedupe on it.
+  // Dead Nation takes no idempotency key and offers no read-back. An error answer is trusted as a
+  // refusal (Dead Nation answers only after deciding) and is retried; a 500 that follows the effect
+  // breaks that trust and books twice under the same booking_id. No answer at all parks instead
+  // (the test above).
   const show = await insertShow(10);
   sys.sim.failNext({ path: DEAD_NATION_PATH }, 1, 500, { afterEffect: true });
   const bookingId = (await book(show.show_id, 1, {}, "lost@example.com")).body.booking_id;

@@ -7,7 +7,7 @@ import { eventually, quiet, startTestSystem, type TestSystem } from "../support/
 
 let sys: TestSystem;
 test.before(async () => {
-  sys = await startTestSystem({ env: { SERVICES: "api,tickets,shows,bookings,ops,datalake,refunds", CONSUMER_MAX_DELIVERIES: "3" } });
+  sys = await startTestSystem({ env: { SERVICES: "api,tickets,shows,bookings,ops,datalake,refunds", CONSUMER_RETRY_BUDGET_MS: "1500" } });
 });
 test.after.always(async () => {
   await sys?.stop();

@@ -8,7 +8,7 @@ let sys: TestSystem;
 let showId: string;
 
 test.before(async () => {
-  sys = await startTestSystem({ env: { CONSUMER_MAX_DELIVERIES: "2" } });
+  sys = await startTestSystem({ env: { CONSUMER_RETRY_BUDGET_MS: "500" } });
   showId = (await sys.http("POST", "/api/shows", show())).body.show_id;
   await eventually(() => quiet(sys));
 });

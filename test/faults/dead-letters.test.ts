@@ -1,7 +1,7 @@
 /**
  * A poison message (not JSON, published straight to JetStream) and a handler that always fails for
  * one ticket (the gateway refuses every call naming it): both end in the dead-letter store — the
- * poison at once, the failing one after CONSUMER_MAX_DELIVERIES — while everything else flows.
+ * poison at once, the failing one after its retry budget (4 deliveries) — while everything else flows.
  * After the fix, replaying through `tickets.replayDeadLetter` (what the REPL calls) applies the
  * missing effects exactly once.
  */
@@ -19,7 +19,7 @@ const maxDeliveries = 4;
 
 let sys: FaultSystem;
 test.before(async () => {
-  sys = await startFaultSystem({ env: { CONSUMER_MAX_DELIVERIES: String(maxDeliveries) } });
+  sys = await startFaultSystem({ env: { CONSUMER_RETRY_BUDGET_MS: "350" } });
   await sys.startNode("api-1", API_NODE_SERVICES);
 });
 test.after.always(async () => {

@@ -4,6 +4,7 @@ import test from "ava";
 import { randomUUID } from "node:crypto";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 import { callsFor, deadLetters, filesFor, handled, lakeEvents, outboxMessages, receiptsFor, rowsFor } from "../support/effects.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 let sys: TestSystem;
 test.before(async () => {
@@ -49,7 +50,7 @@ test.serial(
   async (t) => {
     const ticket = ticketWith("confirmed");
     // every delivery of the first copy issues (the same) receipt but loses the answer, until it is dead-lettered
-    sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, sys.config.CONSUMER_MAX_DELIVERIES, 500, { afterEffect: true });
+    sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, maxDeliveriesOf(sys.config), 500, { afterEffect: true });
     await post(ticket);
     await eventually(async () => (await deadLetters(sys, "tickets-IssueReceipt")).some((l) => l.payload.includes(ticket.ticket_id)));
     t.is(receiptsFor(sys, ticket.ticket_id).length, 1);
@@ -109,7 +110,7 @@ for (const [status, sheet, handler] of [
       const rowsPath = `/spreadsheets-api/sheets/${sheet}/rows`;
       // the first copy appends but loses the answer, then cannot read the sheet back until it is dead-lettered
       sys.sim.failNext({ method: "POST", path: rowsPath }, 1, 500, { afterEffect: true });
-      sys.sim.failNext({ method: "GET", path: rowsPath }, sys.config.CONSUMER_MAX_DELIVERIES - 1, 500);
+      sys.sim.failNext({ method: "GET", path: rowsPath }, maxDeliveriesOf(sys.config) - 1, 500);
       await post(ticket);
       await eventually(async () => (await deadLetters(sys, `tickets-${handler}`)).some((l) => l.payload.includes(ticket.ticket_id)));
 
@@ -119,10 +120,10 @@ for (const [status, sheet, handler] of [
       await eventually(() => quiet(sys));
 
       t.deepEqual(rowsFor(sys, sheet, ticket.ticket_id), [[ticket.ticket_id, "redelivery@example.com", "42.00", "EUR"]]);
-      const sheetCalls = sys.sim.state.calls.filter((call) => call.path === rowsPath).slice(-(sys.config.CONSUMER_MAX_DELIVERIES + 1));
+      const sheetCalls = sys.sim.state.calls.filter((call) => call.path === rowsPath).slice(-(maxDeliveriesOf(sys.config) + 1));
       t.deepEqual(
         sheetCalls.map((call) => `${call.method} ${call.status}`),
-        ["POST 500", ...Array(sys.config.CONSUMER_MAX_DELIVERIES - 1).fill("GET 500"), "GET 200"],
+        ["POST 500", ...Array(maxDeliveriesOf(sys.config) - 1).fill("GET 500"), "GET 200"],
         "the second copy read the sheet and did not append",
       );
       t.deepEqual(

@@ -1,7 +1,14 @@
 import test, { type ExecutionContext } from "ava";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createGatewayClient, GatewayError, isPermanentStatus, type GatewayClient } from "../../adapters/gateway-client/index.ts";
+import {
+  createGatewayClient,
+  ENDPOINT_POLICIES,
+  type Endpoint,
+  GatewayError,
+  isPermanentStatus,
+  type GatewayClient,
+} from "../../adapters/gateway-client/index.ts";
 import { startGatewaySimulator, type GatewaySimulator } from "../../adapters/simulator/index.ts";
 
 async function setup(t: ExecutionContext, clientOpts: { timeoutMs?: number } = {}): Promise<{ sim: GatewaySimulator; gw: GatewayClient }> {
@@ -161,9 +168,12 @@ test("an injected 400 → GatewayError, permanent true", async (t) => {
   t.like(err, { status: 400, permanent: true, path: "/receipts-api/receipts" });
 });
 
-test("408/429 and 5xx are retryable, other 4xx are permanent", (t) => {
-  for (const s of [400, 401, 403, 404, 409, 422]) t.true(isPermanentStatus(s), String(s));
-  for (const s of [408, 429, 500, 502, 503, 504, undefined]) t.false(isPermanentStatus(s), String(s));
+test("only a malformed request is permanent: expired credentials, a 404 or 409 not yet settled, 408/429 and 5xx are retried", (t) => {
+  for (const endpoint of Object.keys(ENDPOINT_POLICIES) as Endpoint[]) {
+    for (const s of [400, 405, 413, 415, 422]) t.true(isPermanentStatus(endpoint, s), `${endpoint} ${s}`);
+    for (const s of [401, 403, 404, 408, 409, 429, 500, 502, 503, 504, undefined])
+      t.false(isPermanentStatus(endpoint, s), `${endpoint} ${s}`);
+  }
 });
 
 test("an unexpected status (201 where only 200 is accepted) is an error", async (t) => {

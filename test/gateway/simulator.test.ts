@@ -181,7 +181,7 @@ test("Dead Nation: answers {booking_id} then confirms every ticket at {callbackB
   await app.waitFor(1);
   const [cb] = app.received;
   t.is(cb!.path, "/api/tickets-status");
-  t.is(cb!.headers["idempotency-key"], `dead-nation-${booking.booking_id}`);
+  t.is(cb!.headers["idempotency-key"], `dead-nation-${booking.booking_id}-1`);
   t.is(cb!.headers["content-type"], "application/json");
   t.is(cb!.headers["correlation-id"], "corr-dn");
   const tickets = cb!.body.tickets as any[];
@@ -252,6 +252,18 @@ test("Dead Nation: no callback when autoConfirmDeadNation is false; no dedupe of
   await new Promise((r) => setTimeout(r, 50));
   t.is(app.received.length, 0);
   t.is(s.state.deadNationBookings.length, 2);
+});
+
+test("Dead Nation: a second call for the same booking is a second reservation, confirmed with other tickets under its own key", async (t) => {
+  const app = await callbackServer(t);
+  const s = await sim(t, { callbackBaseUrl: app.url });
+  await req(s.url, "POST", "/dead-nation-api/ticket/booking", booking);
+  await req(s.url, "POST", "/dead-nation-api/ticket/booking", booking);
+  await app.waitFor(2);
+  const keys = app.received.map((cb) => cb.headers["idempotency-key"]).sort();
+  t.deepEqual(keys, [`dead-nation-${booking.booking_id}-1`, `dead-nation-${booking.booking_id}-2`]);
+  const ticketIds = app.received.flatMap((cb) => (cb.body.tickets as { ticket_id: string }[]).map((ticket) => ticket.ticket_id));
+  t.is(new Set(ticketIds).size, 2 * booking.number_of_tickets);
 });
 
 test("gateway-simulator Moleculer service starts the simulator and stops it", async (t) => {

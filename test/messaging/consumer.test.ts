@@ -7,6 +7,7 @@ import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import type { TicketsNode } from "../../node/start-node.ts";
 import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
 import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 /**
  * A probe service whose handler behaviour each test sets by ticket id: how many deliveries fail
@@ -84,8 +85,8 @@ test.serial("a message failing every delivery is dead-lettered after the limit w
   const letter = await eventually(() =>
     deadLetters().where({ name: "TicketPrinted_v1" }).whereRaw("payload::jsonb->>'ticket_id' = ?", [poison]).first(),
   );
-  t.is(letter.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
-  t.is(probe.attempts.get(poison), sys.config.CONSUMER_MAX_DELIVERIES);
+  t.is(letter.deliveries, maxDeliveriesOf(sys.config));
+  t.is(probe.attempts.get(poison), maxDeliveriesOf(sys.config));
   t.regex(letter.error, /planned failure/);
   t.is(probe.effects.get(poison), undefined);
 

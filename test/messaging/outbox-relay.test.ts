@@ -11,7 +11,8 @@ import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { OutboxRelay } from "../../lib/messaging/relay.ts";
 import { createTopology, type Topology } from "../../lib/messaging/topology.ts";
 import { infrastructure } from "../support/infrastructure.ts";
-import { createTestDatabase, removeNamespace, uniqueName } from "../support/system.ts";
+import { createTestDatabase, eventually, removeNamespace, settle, uniqueName } from "../support/system.ts";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 
 interface Fixture {
   db: Database;
@@ -49,15 +50,15 @@ async function fixture(): Promise<Fixture> {
   };
 }
 
-const relayOf = (f: Fixture) =>
-  new OutboxRelay({
-    db: f.db,
-    js: f.backbone.js,
-    postgresUrl: f.url,
-    logger: silentLogger,
-    batchSize: 100,
-    pollMs: 50,
-  });
+const relayOptions = (f: Fixture) => ({
+  db: f.db,
+  js: f.backbone.js,
+  postgresUrl: f.url,
+  logger: silentLogger,
+  batchSize: 100,
+  pollMs: 50,
+});
+const relayOf = (f: Fixture) => new OutboxRelay(relayOptions(f));
 
 const printed = () => ({ contract: TicketPrinted_v1, body: { ticket_id: randomUUID(), file_name: "x-ticket.html" } });
 
@@ -170,6 +171,37 @@ test("a relay wakes on NOTIFY and publishes a committed row without waiting for 
   while (!(await streamMessageIds(f)).includes(messageId)) {
     if (Date.now() > deadline) return t.fail("row not relayed although NOTIFY fired");
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.pass();
+});
+
+test("a relay whose LISTEN connection is cut gets it back every time, however long Postgres stays away, and wakes on NOTIFY again", async (t) => {
+  const f = await fixture();
+  t.teardown(() => f.cleanup());
+  const direct = new URL(f.url);
+  const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  t.teardown(() => proxy.close());
+  const viaProxy = new URL(direct);
+  viaProxy.port = String(proxy.port);
+  // only the LISTEN connection goes through the proxy; the next poll is a minute away
+  const relay = new OutboxRelay({ ...relayOptions(f), postgresUrl: viaProxy.toString(), pollMs: 60_000 });
+  await relay.start();
+  t.teardown(() => relay.stop());
+  const listening = async () =>
+    (
+      await f.db.raw(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tickets-relay' AND query = 'LISTEN outbox'",
+      )
+    ).rows.length === 1;
+
+  for (let outage = 1; outage <= 2; outage++) {
+    await proxy.cut();
+    await eventually(async () => !(await listening()));
+    await settle(1_500); // the outage lasts through several reconnect attempts
+    await proxy.restore();
+    await eventually(listening);
+    const { messageId } = await f.db.transaction((trx) => writeToOutbox(trx, f.topology, printed()));
+    await eventually(async () => (await streamMessageIds(f)).includes(messageId));
   }
   t.pass();
 });

@@ -9,6 +9,7 @@ import type { TicketsNode } from "../../node/start-node.ts";
 import { exportSpansTo } from "../../lib/observability/tracing.ts";
 import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
 import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 // Every span this process ends lands here; the system's nodes all run in this process.
 const spans = new InMemorySpanExporter();
@@ -201,7 +202,7 @@ test.serial("a dead letter replayed later is one more attempt in the message's o
     customer_email: "replay-trace@example.com",
     booking_id: randomUUID(),
   };
-  sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, worker.config.CONSUMER_MAX_DELIVERIES, 500);
+  sys.sim.failNext({ method: "PUT", path: "/receipts-api/receipts" }, maxDeliveriesOf(worker.config), 500);
   const response = await sys.http(
     "POST",
     "/api/tickets-status",

@@ -18,6 +18,7 @@ import { ZERO_TIME } from "../../services/ops.read-model.ts";
 import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { deadLetters } from "../support/effects.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 let sys: TestSystem;
 test.before(async () => {
@@ -136,7 +137,7 @@ test.serial("a confirmation whose booking never comes is dead-lettered after the
   const letter = await eventually(async () =>
     (await deadLetters(sys, durable("OnTicketBookingConfirmed"))).find((l) => l.payload.includes(orphan)),
   );
-  t.is(letter.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
+  t.is(letter.deliveries, maxDeliveriesOf(sys.config));
   t.regex(letter.error, /does not exist yet/);
 });
 

@@ -12,7 +12,7 @@ let sys: TestSystem;
 test.before(async () => {
   // No tickets service yet, so nothing stores the ticket until the test starts one; a delivery
   // budget long enough to outlast that start.
-  sys = await startTestSystem({ env: { SERVICES: "api,refunds,datalake", CONSUMER_MAX_DELIVERIES: "60" } });
+  sys = await startTestSystem({ env: { SERVICES: "api,refunds,datalake", CONSUMER_RETRY_BUDGET_MS: "22750" } });
 });
 test.after.always(async () => {
   await sys?.stop();

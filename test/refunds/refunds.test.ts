@@ -6,6 +6,7 @@ import { RefundTicket } from "../../contracts/index.ts";
 import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 import { callsFor, deadLetters, handled, lakeEvents, outboxMessages, receiptsFor, refundsFor, voidsFor } from "../support/effects.ts";
+import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
 let sys: TestSystem;
 test.before(async () => {
@@ -215,7 +216,7 @@ test.serial(
     const letter = await eventually(async () => (await deadLetters(sys, "refunds-RefundTicket")).find((l) => l.payload.includes(ticketId)));
     await eventually(() => quiet(sys));
 
-    t.is(letter!.deliveries, sys.config.CONSUMER_MAX_DELIVERIES);
+    t.is(letter!.deliveries, maxDeliveriesOf(sys.config));
     t.regex(letter!.error, /not stored/);
     t.deepEqual(callsFor(sys, ticketId), []);
     t.deepEqual(await outboxMessages(sys, "TicketRefunded_v1", ticketId), []);

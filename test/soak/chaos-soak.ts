@@ -32,7 +32,7 @@ const log = (message: string, details: object = {}) => console.log(JSON.stringif
 const productionRetries = {
   CONSUMER_BACKOFF_MS: "400,800,1000",
   CONSUMER_BACKOFF_MAX_MS: "30000",
-  CONSUMER_MAX_DELIVERIES: "8",
+  CONSUMER_RETRY_BUDGET_MS: "900000",
   CONSUMER_ACK_WAIT_MS: "30000",
   HOUSEKEEPING_INTERVAL_MS: "10000",
 };

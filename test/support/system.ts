@@ -119,7 +119,7 @@ export interface TestSystem {
 }
 
 export interface TestSystemOptions {
-  /** Extra environment for the node (SERVICES, CONSUMER_MAX_DELIVERIES, …). */
+  /** Extra environment for the node (SERVICES, CONSUMER_RETRY_BUDGET_MS, …). */
   env?: Record<string, string>;
   simulator?: GatewaySimulatorOptions;
   /**
@@ -133,9 +133,12 @@ export interface TestSystemOptions {
 const testDefaults = {
   CONSUMER_BACKOFF_MS: "50,100,200",
   CONSUMER_BACKOFF_MAX_MS: "400",
-  CONSUMER_MAX_DELIVERIES: "4",
+  CONSUMER_RETRY_BUDGET_MS: "350", // 4 deliveries with the backoff above
+  HANDLER_POOL_MAX: "6",
   CONSUMER_ACK_WAIT_MS: "10000",
   GATEWAY_TIMEOUT_MS: "3000",
+  GATEWAY_BREAKER_COOLDOWN_MS: "50",
+  GATEWAY_BREAKER_MAX_COOLDOWN_MS: "200",
   OUTBOX_POLL_MS: "200",
   // Test files run in parallel, each with several nodes; Postgres allows 100 connections in all.
   POSTGRES_POOL_MAX: "6",

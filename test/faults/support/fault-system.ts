@@ -41,9 +41,13 @@ const faultDefaults: Record<string, string> = {
   NAMESPACE: "",
   CONSUMER_BACKOFF_MS: "50,100,200",
   CONSUMER_BACKOFF_MAX_MS: "400",
-  CONSUMER_MAX_DELIVERIES: "6",
+  CONSUMER_RETRY_BUDGET_MS: "1150", // 6 deliveries with the backoff above
+  // a partner's circuit reopens within the budget
+  GATEWAY_BREAKER_COOLDOWN_MS: "50",
+  GATEWAY_BREAKER_MAX_COOLDOWN_MS: "200",
+  HANDLER_POOL_MAX: "6",
   CONSUMER_ACK_WAIT_MS: "3000",
-  // Dead Nation takes no idempotency key, so a booking call that times out is sent again: the
+  // Dead Nation takes no idempotency key, so a booking call that times out is parked in the dead letters: the
   // simulator shares this machine's two cores with every node, and a Postgres restart's retry storm
   // can hold its answers past one second. Slow partners are their own tests' subject.
   GATEWAY_TIMEOUT_MS: "2000",
