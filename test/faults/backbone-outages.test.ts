@@ -1,8 +1,8 @@
 /**
  * Postgres crash-restarted and Redis down, each under live traffic. A Dead Nation booking whose
- * call succeeded just before the crash can be sent twice (no idempotency key at Dead Nation; the
- * documented "call succeeded, commit lost" window): the checker counts those, with their timing
- * checked against the crash, and flags any other duplicate. Redis stays down for
+ * call went out just before the crash while its commit was lost is never sent again (Dead Nation
+ * takes no idempotency key) but parked for an operator: the checker counts those, with their timing
+ * checked against the crash, and flags every duplicate. Redis stays down for
  * FAULT_REDIS_DOWN_MS (default 30 s; CI may pass less) and comes back empty (no persistence), so
  * the mirror must re-mirror from JetStream without writing anything twice.
  */
@@ -42,7 +42,7 @@ const check = async (traffic: Traffic) =>
   });
 
 test.serial(
-  "Postgres crash-restarted (pg_ctl stop -m immediate, start) under load: nothing lost, no effect twice outside the documented Dead Nation window",
+  "Postgres crash-restarted (pg_ctl stop -m immediate, start) under load: nothing lost, no effect twice, a Dead Nation booking the crash left in doubt parked for an operator",
   async (t) => {
     const showId = await createShow(sys.apiUrl, 100_000);
     const traffic = new Traffic({ apiUrl: sys.apiUrl, ticketRequestsPerSecond: 8, bookingsPerSecond: 4, showId }).start();

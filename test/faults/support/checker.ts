@@ -30,12 +30,11 @@ export interface CheckInput {
   /** JetStream may hold a message twice (relay down past the duplicate window); effects still once. */
   allowJetStreamDuplicates?: boolean;
   /**
-   * Postgres was crashed in this interval. Dead Nation takes no idempotency key, so a booking whose
-   * call succeeded just before the crash, in the transaction that would have committed its marker,
-   * is sent again on redelivery: the one window ARCHITECTURE.md documents ("the call succeeded,
-   * the commit was lost"). Such a second copy is counted, not flagged, only when the first copy
-   * reached Dead Nation before the crash ended and the second after it began; any other duplicate
-   * is still a problem.
+   * Postgres was crashed in this interval. Dead Nation takes no idempotency key: a booking whose call
+   * went out before the crash while its commit was lost is never sent again but parked in the dead
+   * letters for an operator ("may already be at Dead Nation"). Such a letter is counted, not
+   * flagged, when the booking reached Dead Nation at most once and not after the crash ended; a
+   * second copy is always a problem.
    */
   postgresCrash?: { from: Date; to: Date };
   /** Messages the test published to JetStream itself (a poison message), not through the outbox. */
@@ -55,8 +54,8 @@ export interface CheckReport {
     bookings: number;
     receipts: number;
     deadLetters: number;
-    /** Dead Nation bookings sent twice because Postgres crashed between the call and its commit. */
-    deadNationLostCommits: number;
+    /** Dead Nation bookings parked for an operator because Postgres crashed between the call and its commit. */
+    deadNationInDoubt: number;
   };
 }
 
@@ -72,6 +71,32 @@ function tally<T>(values: Iterable<T>): Map<T, number> {
   const counts = new Map<T, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return counts;
+}
+
+const DEAD_NATION_HANDLER = "bookings-BookPlaceInDeadNation";
+
+/**
+ * Bookings the Dead Nation handler parked for an operator because a Postgres crash left an attempt
+ * in doubt (booking id → the letter's message id): at most one copy reached Dead Nation, none after
+ * the crash ended. Outside a crash there are none.
+ */
+async function parkedInDoubt(
+  db: Database,
+  crash: { from: Date; to: Date } | undefined,
+  deadNationCalls: { booking_id: string; received_at: string }[],
+): Promise<Map<string, string>> {
+  const parked = new Map<string, string>();
+  if (!crash) return parked;
+  const letters: { message_id: string; payload: string; error: string }[] = await db("dead_letters")
+    .where({ handler: DEAD_NATION_HANDLER })
+    .select("message_id", "payload", "error");
+  for (const letter of letters) {
+    if (!/may already be at Dead Nation/.test(letter.error)) continue;
+    const bookingId = String(JSON.parse(letter.payload).booking_id);
+    const copies = deadNationCalls.filter((call) => call.booking_id === bookingId).map((call) => Date.parse(call.received_at));
+    if (copies.length <= 1 && copies.every((at) => at <= crash.to.getTime())) parked.set(bookingId, letter.message_id);
+  }
+  return parked;
 }
 
 /** Adds "<what>: n (e.g. a, b, c)" when `ids` is not empty. */
@@ -223,6 +248,8 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
     [...confirmedTickets].filter((id) => !files.has(id)),
   );
 
+  const inDoubt = await parkedInDoubt(db, input.postgresCrash, sim.state.deadNationBookings);
+
   // Inbox markers: each once-per-ticket / once-per-booking handler recorded what it did, in the same
   // transaction as its effect, so a later redelivery is skipped.
   const markers = new Set(
@@ -238,26 +265,20 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
   flag(
     problems,
     "lost: bookings without a bookings-BookPlaceInDeadNation inbox marker",
-    [...madeBookings].filter((id) => !markers.has(`bookings-BookPlaceInDeadNation/${id}`)),
+    [...madeBookings].filter((id) => !markers.has(`bookings-BookPlaceInDeadNation/${id}`) && !inDoubt.has(id)),
   );
 
-  // Booking effects: one Dead Nation booking per booking made; seats never oversold.
+  // Booking effects: one Dead Nation booking per booking made, or one parked in doubt by a crash; seats never oversold.
   const deadNation = tally(sim.state.deadNationBookings.map((b) => b.booking_id));
   flag(
     problems,
     "lost: bookings never sent to Dead Nation",
-    [...madeBookings].filter((id) => !deadNation.has(id)),
+    [...madeBookings].filter((id) => !deadNation.has(id) && !inDoubt.has(id)),
   );
-  const lostCommit = (bookingId: string) => {
-    const crash = input.postgresCrash;
-    const copies = sim.state.deadNationBookings.filter((b) => b.booking_id === bookingId).map((b) => Date.parse(b.received_at));
-    return crash !== undefined && copies.length === 2 && copies[0]! <= crash.to.getTime() && copies[1]! >= crash.from.getTime();
-  };
-  const doubledBookings = [...deadNation].filter(([, n]) => n > 1).map(([id]) => id);
   flag(
     problems,
     "duplicate: bookings sent to Dead Nation more than once",
-    doubledBookings.filter((id) => !lostCommit(id)),
+    [...deadNation].filter(([, n]) => n > 1).map(([id]) => id),
   );
   const bookingsTable = new Set((await db("bookings").select("booking_id")).map((row: { booking_id: string }) => row.booking_id));
   flag(
@@ -286,7 +307,10 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
     "message_id",
     "error",
   );
-  const expected = new Set((input.expectedDeadLetters ?? []).map((l) => `${l.handler}/${l.message_id}`));
+  const expected = new Set([
+    ...(input.expectedDeadLetters ?? []).map((l) => `${l.handler}/${l.message_id}`),
+    ...[...inDoubt.values()].map((messageId) => `${DEAD_NATION_HANDLER}/${messageId}`),
+  ]);
   flag(
     problems,
     "unexpected dead letters",
@@ -304,7 +328,7 @@ export async function checkDelivery(input: CheckInput): Promise<CheckReport> {
       bookings: madeBookings.size,
       receipts: sim.state.receipts.size,
       deadLetters: letters.length,
-      deadNationLostCommits: doubledBookings.filter(lostCommit).length,
+      deadNationInDoubt: inDoubt.size,
     },
   };
 }
