@@ -18,6 +18,7 @@ const designed: Record<string, Role> = {
   "post /api/shows": "operator",
   "get /api/shows": "viewer",
   "get /api/shows/{show_id}": "viewer",
+  "get /api/shows/{show_id}/sales": "viewer",
   "post /api/book-tickets": "operator",
   "get /api/ops/bookings": "viewer",
   "get /api/ops/bookings/{id}": "viewer",

@@ -18,6 +18,7 @@ export const apiAccess: Record<string, Requirement> = {
   "POST /shows": operator,
   "GET /shows": viewer,
   "GET /shows/:show_id": viewer,
+  "GET /shows/:show_id/sales": viewer,
   "POST /book-tickets": operator,
   "GET /ops/bookings": viewer,
   "GET /ops/bookings/:id": viewer,
