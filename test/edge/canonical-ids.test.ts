@@ -90,7 +90,7 @@ test.serial("the migration folds upper-case ticket keys of the ops read model an
     booked_at: "2026-01-01T00:00:00Z",
     tickets: { [upper]: ticket("A"), [both.toUpperCase()]: ticket("old"), [both]: ticket("new") },
   };
-  await db()("read_model_ops_bookings").insert({ booking_id: bookingId, payload: JSON.stringify(payload) });
+  await db()("read_model_ops_bookings").insert({ booking_id: bookingId, booked_at: payload.booked_at, payload: JSON.stringify(payload) });
   const loose = randomUUID();
   await db()("ops_tickets_without_booking").insert([
     { ticket_id: loose.toUpperCase() },

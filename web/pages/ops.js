@@ -24,7 +24,11 @@ export function mount(root, { query, signal }) {
   );
   api
     .listShows(signal)
-    .then((shows) => replace(filterSlot, filterForm(filters, shows)))
+    .then((shows) => {
+      // the form was usable before the shows arrived (with no show to pick): keep the date typed meanwhile
+      const typed = filterSlot.querySelector("form").elements.namedItem("receipt_issue_date").value;
+      replace(filterSlot, filterForm({ ...filters, receipt_issue_date: typed }, shows));
+    })
     .catch(() => undefined);
   poll({ report, live, pager }, filters, signal);
 }
