@@ -2,6 +2,7 @@ import test from "ava";
 import { randomUUID } from "node:crypto";
 import type { Role } from "../../lib/http/auth/roles.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { insertDeadLetter } from "../support/effects.ts";
 import { bearer, createStaff, type SignedIn, session, signIn, type StaffMember } from "./staff.ts";
 
 // Every route of the OpenAPI document (plus the admin and operational routes) against every kind of
@@ -79,20 +80,7 @@ test.before(async () => {
   if (show.status !== 201 || booking.status !== 201 || confirmed.status !== 200) throw new Error("fixture failed");
   await eventually(async () => (await sys.http("GET", `/api/ops/bookings/${fixture.bookingId}`, undefined, admin)).status === 200);
   await eventually(() => sys.node.runtime.db("tickets").where({ ticket_id: fixture.ticketId }).first());
-  const [letter] = await sys.node.runtime
-    .db("dead_letters")
-    .insert({
-      handler: "tickets-StoreTicket",
-      service: "tickets",
-      message_id: randomUUID(),
-      name: "TicketBookingConfirmed_v1",
-      subject: "events.TicketBookingConfirmed_v1",
-      payload: "{}",
-      error: "matrix fixture",
-      deliveries: 1,
-    })
-    .returning("id");
-  fixture.deadLetterId = String(letter.id);
+  fixture.deadLetterId = await insertDeadLetter(sys, "matrix fixture");
 });
 test.after.always(async () => {
   await sys?.stop();

@@ -11,6 +11,7 @@ import type { TicketsNode } from "../../node/start-node.ts";
 import { publicApi } from "../../lib/http/api-routes.ts";
 import { adminApi } from "../../lib/http/admin-routes.ts";
 import { httpRequest, startTestSystem, type TestSystem } from "../support/system.ts";
+import { insertDeadLetter } from "../support/effects.ts";
 
 const run = promisify(execFile);
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
@@ -20,7 +21,7 @@ let sys: TestSystem;
 /** A second gateway node of the same cluster, with ADMIN_TOKEN and CORS_ORIGINS set. */
 let guarded: TicketsNode;
 let guardedUrl: string;
-let deadLetterId: number;
+let deadLetterId: string;
 
 test.before(async () => {
   sys = await startTestSystem();
@@ -28,19 +29,7 @@ test.before(async () => {
   guarded = await sys.startNode({ SERVICES: "api", ADMIN_TOKEN, CORS_ORIGINS: UI_ORIGIN, RATE_LIMIT_AUTH_FAILURES: "1000" });
   guardedUrl = `http://127.0.0.1:${guarded.httpPort}`;
   await guarded.broker.waitForServices(["admin", "tickets"], 15_000);
-  [{ id: deadLetterId }] = await sys.node.runtime
-    .db("dead_letters")
-    .insert({
-      handler: "tickets-StoreTicket",
-      service: "tickets",
-      message_id: randomUUID(),
-      name: "TicketBookingConfirmed_v1",
-      subject: "events.TicketBookingConfirmed_v1",
-      payload: "{}",
-      error: "original error",
-      deliveries: 4,
-    })
-    .returning("id");
+  deadLetterId = await insertDeadLetter(sys, "original error");
 });
 test.after.always(async () => {
   await sys?.stop();

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import ApiGatewayService from "../../services/api-gateway.service.ts";
 import { effectCounts } from "../support/effects.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
+import { insertDeadLetter } from "../support/effects.ts";
 
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const ORIGIN = "http://localhost:3000";
@@ -46,20 +47,7 @@ test.before(async () => {
   const ticket = { ticket_id: values.ticket_id, status: "confirmed", price: { amount: "10.00", currency: "EUR" }, customer_email: "a@b.c" };
   await sys.http("POST", "/api/tickets-status", { tickets: [ticket] }, { ...asAdmin, "Idempotency-Key": randomUUID() });
   await eventually(() => sys.node.runtime.db("tickets").where({ ticket_id: values.ticket_id }).first());
-  const [{ id }] = await sys.node.runtime
-    .db("dead_letters")
-    .insert({
-      handler: "tickets-StoreTicket",
-      service: "tickets",
-      message_id: randomUUID(),
-      name: "TicketBookingConfirmed_v1",
-      subject: "events.TicketBookingConfirmed_v1",
-      payload: "{}",
-      error: "original error",
-      deliveries: 4,
-    })
-    .returning("id");
-  values.id = String(id);
+  values.id = await insertDeadLetter(sys, "original error");
   values.name = "ops-bookings";
   await eventually(() => quiet(sys));
 });

@@ -1,5 +1,6 @@
 // Read-back helpers of the fulfilment, refund and ops tests: what the gateway simulator received for
 // one ticket, which messages the system published for it, and what its handlers recorded.
+import { randomUUID } from "node:crypto";
 import type { TestSystem } from "./system.ts";
 
 export const receiptsFor = (sys: TestSystem, ticketId: string) =>
@@ -44,6 +45,24 @@ export async function deadLetters(
   durable: string,
 ): Promise<{ message_id: string; deliveries: number; error: string; payload: string }[]> {
   return sys.node.runtime.db("dead_letters").where({ handler: durable }).orderBy("id");
+}
+
+/** A dead letter put straight into the store (a StoreTicket message that failed), for admin routes to find; its id. */
+export async function insertDeadLetter(sys: TestSystem, error = "original error"): Promise<string> {
+  const [{ id }] = await sys.node.runtime
+    .db("dead_letters")
+    .insert({
+      handler: "tickets-StoreTicket",
+      service: "tickets",
+      message_id: randomUUID(),
+      name: "TicketBookingConfirmed_v1",
+      subject: "events.TicketBookingConfirmed_v1",
+      payload: "{}",
+      error,
+      deliveries: 4,
+    })
+    .returning("id");
+  return String(id);
 }
 
 /** Every table a request can write: business rows, read models, the data lake, outbox, inbox, idempotency, dead letters. */
