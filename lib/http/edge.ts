@@ -33,6 +33,11 @@ export function answeredAtTheEdge(gateway: EdgeGateway, req: IncomingMessage, re
 }
 
 function answered(gateway: EdgeGateway, req: IncomingMessage, res: ServerResponse, policy: EdgePolicy): boolean {
+  // An empty segment is no resource (`/admin/dead-letters//` is not the list), though routing would collapse it.
+  if ((req.url ?? "/").split("?")[0]!.includes("//")) {
+    gateway.sendError(req, res, new HttpError(404, "Not found"));
+    return true;
+  }
   const path = routedPath(req);
   if (req.method === "OPTIONS") {
     const allowed = allowedMethods(gateway.aliases, path);

@@ -85,6 +85,22 @@ test.serial("a path that cannot be decoded is 400 for any method, also before ro
   t.is((await sys.http("GET", "/health")).status, 200);
 });
 
+test.serial(
+  "a path with an empty segment is 404 for any method, not the resource routing would collapse it to (found by the property test)",
+  async (t) => {
+    for (const [method, path] of [
+      ["GET", "/admin/dead-letters//"],
+      ["GET", "/api//shows"],
+      ["DELETE", "/admin/dead-letters//"],
+      ["OPTIONS", "/api/shows//"],
+    ] as const) {
+      const response = await fetch(`${sys.url}${path}`, { method, headers: auth });
+      t.is(response.status, 404, `${method} ${path}`);
+      t.deepEqual(await response.json(), { error: "Not found" });
+    }
+  },
+);
+
 /** Opens a raw socket; resolves with what the server sent once it closes the connection. */
 function rawSocket(port: number, send: (socket: net.Socket) => void) {
   const socket = net.connect(port, "127.0.0.1");
