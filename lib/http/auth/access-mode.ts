@@ -1,5 +1,6 @@
 import type { Config } from "../../../config/index.ts";
 import type { Database } from "../../database/db.ts";
+import { HttpError } from "../http-errors.ts";
 import { staffRepository } from "./staff-repository.ts";
 
 export type AccessMode = "enforced" | "development";
@@ -24,12 +25,13 @@ export function accessModeOf(config: Config, db: Database): Promise<AccessMode> 
     let checkedAt = 0;
     check = async () => {
       if (!enforced && Date.now() - checkedAt >= RECHECK_MS) {
-        // Without an answer from Postgres nobody can tell whether users exist: closed, and asked again next time.
-        const usersExist = await staffRepository(db)
+        // Without an answer from Postgres nobody can tell whether users exist: nothing is let through,
+        // and the caller hears 503 (retry later), not a 401 that a client would take as final.
+        enforced = await staffRepository(db)
           .anyUser()
-          .catch(() => undefined);
-        if (usersExist === undefined) return "enforced";
-        enforced = usersExist;
+          .catch((error: unknown) => {
+            throw Object.assign(new HttpError(503, "access mode unknown: the user store does not answer"), { cause: error });
+          });
         checkedAt = Date.now();
       }
       return enforced ? "enforced" : "development";
