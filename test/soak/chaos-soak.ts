@@ -43,6 +43,7 @@ interface Fault {
 }
 
 let postgresCrash: { from: Date; to: Date } | undefined;
+let partnerCallsWhileDown: { total: number; perMinuteByPath: Record<string, number> } | undefined;
 
 const faults: Fault[] = [
   {
@@ -56,9 +57,14 @@ const faults: Fault[] = [
   {
     name: `partner outage (every call 503 for ${outageMs / 1000} s)`,
     async inject(sys) {
+      sys.proxy.refusedCalls.clear();
       sys.proxy.refuseCallsMentioning("", 503);
       await sleep(outageMs);
       sys.proxy.allowAll();
+      const perMinute = Object.fromEntries(
+        [...sys.proxy.refusedCalls].map(([path, calls]) => [path, Math.round((calls * 60_000) / outageMs)]),
+      );
+      partnerCallsWhileDown = { total: [...sys.proxy.refusedCalls.values()].reduce((a, b) => a + b, 0), perMinuteByPath: perMinute };
     },
   },
   {
@@ -193,6 +199,7 @@ async function main(): Promise<number> {
           clientFailures: traffic.failed,
           finalStatuses: Object.fromEntries(traffic.finalStatuses),
           attempts: Object.fromEntries(traffic.attempts),
+          partnerCallsWhileDown,
           counts: report.counts,
           problems: report.problems,
           samples,

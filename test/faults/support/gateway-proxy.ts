@@ -17,6 +17,8 @@ export interface GatewayProxy {
   releaseHeld(): void;
   /** Answer `status` without reaching the simulator for every call whose body contains `needle`. */
   refuseCallsMentioning(needle: string, status?: number): void;
+  /** Calls refused so far, by request path: how hard the nodes knock on a partner that is down. */
+  readonly refusedCalls: Map<string, number>;
   allowAll(): void;
   close(): Promise<void>;
 }
@@ -25,6 +27,7 @@ export async function startGatewayProxy(targetUrl: string): Promise<GatewayProxy
   let holding = false;
   const held = new Set<ServerResponse>();
   const refusals = new Map<string, number>();
+  const refusedCalls = new Map<string, number>();
 
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -33,6 +36,8 @@ export async function startGatewayProxy(targetUrl: string): Promise<GatewayProxy
     const text = body.toString();
     for (const [needle, status] of refusals) {
       if (text.includes(needle)) {
+        const path = (req.url ?? "").split("?")[0]!;
+        refusedCalls.set(path, (refusedCalls.get(path) ?? 0) + 1);
         res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify({ error: "refused by the fault proxy" }));
         return;
       }
@@ -70,6 +75,7 @@ export async function startGatewayProxy(targetUrl: string): Promise<GatewayProxy
       held.clear();
     },
     refuseCallsMentioning: (needle, status = 500) => void refusals.set(needle, status),
+    refusedCalls,
     allowAll: () => refusals.clear(),
     async close() {
       for (const res of held) res.destroy();
