@@ -165,6 +165,11 @@ function retentionProblems(config: Config): string[] {
       "IDEMPOTENCY_IMPLICIT_RETENTION_MS must be longer than REQUEST_TIMEOUT_MS (a retried call must find its key)",
     ],
     [config.REDIS_MIRROR_MAX_AGE_MS > config.JETSTREAM_MAX_AGE_MS, "REDIS_MIRROR_MAX_AGE_MS must not exceed JETSTREAM_MAX_AGE_MS"],
+    [
+      // JetStream drops a message at its max age whether or not it was acknowledged
+      config.CONSUMER_RETRY_BUDGET_MS >= config.JETSTREAM_MAX_AGE_MS,
+      "CONSUMER_RETRY_BUDGET_MS must be shorter than JETSTREAM_MAX_AGE_MS (a message being retried must still be in its stream)",
+    ],
   ];
   return rules.filter(([broken]) => broken).map(([, problem]) => problem);
 }

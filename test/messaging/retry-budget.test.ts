@@ -61,6 +61,29 @@ test("the default retry budget rides out a ten-minute outage: the waits before t
   t.true(waited >= 10 * 60_000, `only ${waited} ms of retries`);
 });
 
+test("a retry budget that outlasts the streams' max age is refused at start-up: JetStream would drop the message mid-retry", (t) => {
+  t.throws(
+    () =>
+      loadConfig({
+        JETSTREAM_MAX_AGE_MS: "600000",
+        CONSUMER_RETRY_BUDGET_MS: "900000",
+        INBOX_RETENTION_MS: "700000",
+        REDIS_MIRROR_MAX_AGE_MS: "300000",
+      }),
+    {
+      message: /CONSUMER_RETRY_BUDGET_MS must be shorter than JETSTREAM_MAX_AGE_MS/,
+    },
+  );
+  t.notThrows(() =>
+    loadConfig({
+      JETSTREAM_MAX_AGE_MS: "960000",
+      CONSUMER_RETRY_BUDGET_MS: "900000",
+      INBOX_RETENTION_MS: "1020000",
+      REDIS_MIRROR_MAX_AGE_MS: "300000",
+    }),
+  );
+});
+
 test("the budget is time: a longer backoff cap gives fewer deliveries for the same budget", (t) => {
   const budget = { budgetMs: 60_000, backoffMs: [400, 800, 1000] };
   t.true(maxDeliveries({ ...budget, backoffMaxMs: 30_000 }) < maxDeliveries({ ...budget, backoffMaxMs: 5_000 }));

@@ -28,12 +28,14 @@ const random = () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (message: string, details: object = {}) => console.log(JSON.stringify({ at: new Date().toISOString(), message, ...details }));
 
-/** The retry policy a production node runs with (config defaults), instead of the fault tests' fast one. */
+/** The retry and circuit-breaker policy a production node runs with (config defaults), instead of the fault tests' fast one. */
 const productionRetries = {
   CONSUMER_BACKOFF_MS: "400,800,1000",
   CONSUMER_BACKOFF_MAX_MS: "30000",
   CONSUMER_RETRY_BUDGET_MS: "900000",
   CONSUMER_ACK_WAIT_MS: "30000",
+  GATEWAY_BREAKER_COOLDOWN_MS: "1000",
+  GATEWAY_BREAKER_MAX_COOLDOWN_MS: "30000",
   HOUSEKEEPING_INTERVAL_MS: "10000",
 };
 
@@ -43,7 +45,8 @@ interface Fault {
 }
 
 let postgresCrash: { from: Date; to: Date } | undefined;
-let partnerCallsWhileDown: { total: number; perMinuteByPath: Record<string, number> } | undefined;
+let partnerCallsWhileDown: { total: number; perMinuteByEndpoint: Record<string, number> } | undefined;
+const round2 = (value: number) => Math.round(value * 100) / 100;
 
 const faults: Fault[] = [
   {
@@ -61,10 +64,13 @@ const faults: Fault[] = [
       sys.proxy.refuseCallsMentioning("", 503);
       await sleep(outageMs);
       sys.proxy.allowAll();
-      const perMinute = Object.fromEntries(
-        [...sys.proxy.refusedCalls].map(([path, calls]) => [path, Math.round((calls * 60_000) / outageMs)]),
-      );
-      partnerCallsWhileDown = { total: [...sys.proxy.refusedCalls.values()].reduce((a, b) => a + b, 0), perMinuteByPath: perMinute };
+      const byEndpoint = new Map<string, number>();
+      for (const [path, calls] of sys.proxy.refusedCalls) {
+        const endpoint = path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}[^/]*/g, ":id");
+        byEndpoint.set(endpoint, (byEndpoint.get(endpoint) ?? 0) + calls);
+      }
+      const perMinute = Object.fromEntries([...byEndpoint].map(([endpoint, calls]) => [endpoint, round2((calls * 60_000) / outageMs)]));
+      partnerCallsWhileDown = { total: [...byEndpoint.values()].reduce((a, b) => a + b, 0), perMinuteByEndpoint: perMinute };
     },
   },
   {
