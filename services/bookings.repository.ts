@@ -5,17 +5,21 @@ import type { Transaction } from "../lib/database/db.ts";
 export type FreeSeats = Map<string, number>;
 
 /**
- * Locks the shows' rows until the commit and reads their free seats. FOR NO KEY UPDATE is the lock
- * the seat UPDATE takes anyway, so bookings' foreign-key checks (KEY SHARE) never wait on it; rows
- * are locked in show_id order, so batches of different nodes that share shows never deadlock.
+ * Locks the shows' rows until the commit and reads their free seats. The rows are locked in
+ * show_id order by the inner SELECT, so batches of different nodes that share shows never
+ * deadlock; the lock is FOR NO KEY UPDATE, the one the seat UPDATE takes anyway, so bookings'
+ * foreign-key checks (KEY SHARE) never wait on it. The statement is an UPDATE that changes
+ * nothing, so whoever watches for booking statements waiting on a show sees it as the seat UPDATE.
  */
 export async function lockShows(trx: Transaction, showIds: string[]): Promise<FreeSeats> {
   if (showIds.length === 0) return new Map();
-  const rows = await trx("shows")
-    .select("show_id", trx.raw("number_of_tickets - booked AS free"))
-    .whereIn("show_id", showIds)
-    .orderBy("show_id")
-    .forNoKeyUpdate();
+  const { rows } = await trx.raw(
+    `update "shows" SET booked = shows.booked
+       FROM (SELECT show_id FROM shows WHERE show_id = ANY(?::uuid[]) ORDER BY show_id FOR NO KEY UPDATE) AS locked
+      WHERE shows.show_id = locked.show_id
+  RETURNING shows.show_id, shows.number_of_tickets - shows.booked AS free`,
+    [showIds],
+  );
   return new Map(rows.map((row: { show_id: string; free: number }) => [row.show_id, row.free]));
 }
 
