@@ -19,7 +19,7 @@ import pg from "pg";
 import { createDatabase, migrateToLatest } from "../lib/database/db.ts";
 import { createTestDatabase, startTestSystem, type TestSystem } from "../test/support/system.ts";
 import { createStaff } from "../test/access/staff.ts";
-import { machine, report, round, verdict } from "./support.ts";
+import { cpuDuring, machine, report, round, verdict } from "./support.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = 50;
@@ -132,6 +132,10 @@ const failures = (result: LoadResult) =>
   result.errors +
   result.timeouts;
 
+function cpuPerRequest({ result, nodeMs, postgresMs }: { result: LoadResult; nodeMs: number; postgresMs: number }): string {
+  return `${round(nodeMs / result.total, 1)} / ${round(postgresMs / result.total, 1)}`;
+}
+
 async function soldOf(sys: TestSystem, showId: string) {
   const db = sys.node.runtime.db;
   const booked = (await db("shows").where({ show_id: showId }).first("booked")).booked as number;
@@ -157,38 +161,44 @@ async function main(): Promise<void> {
 
     const url = `${sys.url}/api/book-tickets`;
     const timed = { url, authorization, connections: CLIENTS, durationSeconds: seconds };
-    const spread = await load({ ...timed, showIds: spreadShows.map((s) => s.show_id) });
-    const hot = await load({ ...timed, showIds: [hotShow.show_id] });
-    const storm = await load({
+    const db = sys.node.runtime.db;
+    const database = new URL(sys.config.POSTGRES_URL).pathname.slice(1);
+    const measured = (settings: Record<string, unknown>) => cpuDuring(db, database, () => load(settings));
+    const spread = await measured({ ...timed, showIds: spreadShows.map((s) => s.show_id) });
+    const hot = await measured({ ...timed, showIds: [hotShow.show_id] });
+    const storm = await measured({
       url,
       authorization,
       connections: STORM.connections,
       amount: STORM.requests,
       showIds: [stormShow.show_id],
     });
+    const [c, d, e] = [spread.result, hot.result, storm.result];
     const stormSold = await soldOf(sys, stormShow.show_id);
     const stormOk =
       stormSold.booked === STORM.capacity &&
       stormSold.rows === STORM.capacity &&
-      (storm.statusCodes["201"] ?? 0) === STORM.capacity &&
-      (storm.statusCodes["400"] ?? 0) === STORM.requests - STORM.capacity &&
-      failures(storm) === 0;
+      (e.statusCodes["201"] ?? 0) === STORM.capacity &&
+      (e.statusCodes["400"] ?? 0) === STORM.requests - STORM.capacity &&
+      failures(e) === 0;
 
     report(`bench:onsale — ${CLIENTS} clients × ${seconds} s per phase, ${loadAverage}`, {
       "(a) Postgres alone, 100 rows (tx/s)": round(postgres.spread),
       "(b) Postgres alone, one hot row (tx/s)": round(postgres.hot),
-      "(c) book-tickets, 100 shows (req/s)": round(spread.rate),
-      "(c) p50 / p99 (ms), statuses": `${spread.p50} / ${spread.p99}, ${statuses(spread)}`,
-      "(d) book-tickets, one hot show (req/s)": round(hot.rate),
-      "(d) p50 / p99 (ms), statuses": `${hot.p50} / ${hot.p99}, ${statuses(hot)}`,
-      "(e) sold-out storm (req/s)": round(storm.rate),
-      "(e) p50 / p99 (ms), statuses": `${storm.p50} / ${storm.p99}, ${statuses(storm)}`,
+      "(c) book-tickets, 100 shows (req/s)": round(c.rate),
+      "(c) p50 / p99 (ms), statuses": `${c.p50} / ${c.p99}, ${statuses(c)}`,
+      "(d) book-tickets, one hot show (req/s)": round(d.rate),
+      "(d) p50 / p99 (ms), statuses": `${d.p50} / ${d.p99}, ${statuses(d)}`,
+      "(e) sold-out storm (req/s)": round(e.rate),
+      "(e) p50 / p99 (ms), statuses": `${e.p50} / ${e.p99}, ${statuses(e)}`,
       "(e) seats sold / booking rows": `${stormSold.booked} / ${stormSold.rows} of ${STORM.capacity}`,
       "(e) exactly capacity sold, others 400, 0 × 5xx": stormOk ? "yes (met)" : "NO (MISSED)",
-      "c ÷ a": verdict(spread.rate / postgres.spread, 0.5),
-      "d ÷ a": verdict(hot.rate / postgres.spread, 0.5),
-      "d ÷ b (hot show ÷ Postgres alone on the hot row)": round(hot.rate / postgres.hot, 2),
-      "5xx or no answer (c, d, e)": `${failures(spread)}, ${failures(hot)}, ${failures(storm)}`,
+      "c ÷ a": verdict(c.rate / postgres.spread, 0.5),
+      "d ÷ a": verdict(d.rate / postgres.spread, 0.5),
+      "d ÷ b (hot show ÷ Postgres alone on the hot row)": round(d.rate / postgres.hot, 2),
+      // CPU per answered request varies far less with the machine's other load than the rates do
+      "CPU ms per request, node brokers / postgres (c, d, e)": [cpuPerRequest(spread), cpuPerRequest(hot), cpuPerRequest(storm)].join(", "),
+      "5xx or no answer (c, d, e)": `${failures(c)}, ${failures(d)}, ${failures(e)}`,
       "load average after": machine().match(/load [\d.]+/)![0],
     });
   } finally {
