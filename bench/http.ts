@@ -17,7 +17,7 @@ import { loadConfig } from "../config/index.ts";
 import { brokerOptions } from "../moleculer.config.ts";
 import { startTestSystem, uniqueName } from "../test/support/system.ts";
 import { infrastructure } from "../test/support/infrastructure.ts";
-import { machine, processCpuMs, report, round, sleep, verdict } from "./support.ts";
+import { cpuDuring, machine, report, round, sleep, verdict } from "./support.ts";
 
 const { ServiceBroker } = moleculer;
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -55,20 +55,9 @@ async function cpuShares<T>(
   database: string | undefined,
   phase: () => Promise<T>,
 ): Promise<{ result: T; shares: string }> {
-  const backends = async () =>
-    db
-      ? ((await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database!])).rows as { pid: number }[]).map((r) => r.pid)
-      : [];
-  const pgBefore = new Map((await backends()).map((pid) => [pid, processCpuMs(pid)]));
-  const before = process.cpuUsage();
-  const started = performance.now();
-  const result = await phase();
-  const wall = performance.now() - started;
-  const used = process.cpuUsage(before);
-  let postgres = 0;
-  for (const pid of await backends()) postgres += processCpuMs(pid) - (pgBefore.get(pid) ?? 0);
-  const pct = (ms: number) => `${round((100 * ms) / wall)}%`;
-  return { result, shares: `node brokers ${pct((used.user + used.system) / 1000)}, postgres ${pct(postgres)} of one core` };
+  const { result, nodeMs, postgresMs, wallMs } = await cpuDuring(db, database, phase);
+  const pct = (ms: number) => `${round((100 * ms) / wallMs)}%`;
+  return { result, shares: `node brokers ${pct(nodeMs)}, postgres ${pct(postgresMs)} of one core` };
 }
 
 /** Responses that are neither 2xx nor 4xx, plus connection errors and timeouts. */

@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
+import type { Knex } from "knex";
 
 export function machine(): string {
   const memory = (() => {
@@ -74,4 +75,28 @@ export function pidsMatching(...parts: string[]): number[] {
       }
     })
     .map(Number);
+}
+
+/**
+ * CPU milliseconds used during `phase` by this process (the brokers a bench runs in-process) and by
+ * the Postgres backends of `database` (none without `db`), and the phase's wall time.
+ */
+export async function cpuDuring<T>(
+  db: Knex | undefined,
+  database: string | undefined,
+  phase: () => Promise<T>,
+): Promise<{ result: T; nodeMs: number; postgresMs: number; wallMs: number }> {
+  const backends = async () =>
+    db
+      ? ((await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database!])).rows as { pid: number }[]).map((r) => r.pid)
+      : [];
+  const pgBefore = new Map((await backends()).map((pid) => [pid, processCpuMs(pid)]));
+  const before = process.cpuUsage();
+  const started = performance.now();
+  const result = await phase();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(before);
+  let postgresMs = 0;
+  for (const pid of await backends()) postgresMs += processCpuMs(pid) - (pgBefore.get(pid) ?? 0);
+  return { result, nodeMs: (used.user + used.system) / 1000, postgresMs, wallMs };
 }

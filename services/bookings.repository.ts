@@ -1,37 +1,48 @@
 import type { BookTicketsRequest } from "../contracts/http.ts";
 import type { Transaction } from "../lib/database/db.ts";
 
+/** Seats still free per show, for the shows that exist. */
+export type FreeSeats = Map<string, number>;
+
 /**
- * Takes `seats` seats of a show, or none; false when they are not there. One conditional UPDATE: a
- * concurrent booker of the same show waits for the row lock and then re-checks the condition
- * against the committed count, so a loser matches no row (never a serialization failure). The
- * CHECK on shows is the backstop.
+ * Locks the shows' rows until the commit and reads their free seats. The rows are locked in
+ * show_id order by the inner SELECT, so batches of different nodes that share shows never
+ * deadlock; the lock is FOR NO KEY UPDATE, the one the seat UPDATE takes anyway, so bookings'
+ * foreign-key checks (KEY SHARE) never wait on it. The statement is an UPDATE that changes
+ * nothing, so whoever watches for booking statements waiting on a show sees it as the seat UPDATE.
  */
-export async function takeSeats(trx: Transaction, showId: string, seats: number): Promise<boolean> {
-  const updated = await trx("shows")
-    .where("show_id", showId)
-    .andWhereRaw("number_of_tickets - booked >= ?", [seats])
-    .update({ booked: trx.raw("booked + ?", [seats]) })
-    .returning("show_id");
-  return updated.length > 0;
+export async function lockShows(trx: Transaction, showIds: string[]): Promise<FreeSeats> {
+  if (showIds.length === 0) return new Map();
+  const { rows } = await trx.raw(
+    `update "shows" SET booked = shows.booked
+       FROM (SELECT show_id FROM shows WHERE show_id = ANY(?::uuid[]) ORDER BY show_id FOR NO KEY UPDATE) AS locked
+      WHERE shows.show_id = locked.show_id
+  RETURNING shows.show_id, shows.number_of_tickets - shows.booked AS free`,
+    [showIds],
+  );
+  return new Map(rows.map((row: { show_id: string; free: number }) => [row.show_id, row.free]));
 }
 
-const FOREIGN_KEY_VIOLATION = "23503";
+/** Adds the seats taken to each show with one UPDATE; the CHECK on shows is the backstop against oversell. */
+export async function addSeats(trx: Transaction, taken: Map<string, number>): Promise<void> {
+  if (taken.size === 0) return;
+  const values = [...taken].map(() => "(?::uuid, ?::int)").join(", ");
+  await trx.raw(
+    `UPDATE shows SET booked = shows.booked + v.seats FROM (VALUES ${values}) AS v(show_id, seats) WHERE shows.show_id = v.show_id`,
+    [...taken].flat(),
+  );
+}
 
-/** False when the show does not exist (the foreign key says so; its check does not wait for seat updates). */
-export async function insertBooking(trx: Transaction, bookingId: string, booking: BookTicketsRequest): Promise<boolean> {
-  try {
-    await trx("bookings").insert({
-      booking_id: bookingId,
-      show_id: booking.show_id,
-      number_of_tickets: booking.number_of_tickets,
-      customer_email: booking.customer_email,
-    });
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) return false;
-    throw error;
-  }
+export interface NewBooking extends BookTicketsRequest {
+  booking_id: string;
+}
+
+/** Inserts the bookings with one INSERT; their shows are locked and exist. */
+export async function insertBookings(trx: Transaction, rows: NewBooking[]): Promise<void> {
+  if (rows.length === 0) return;
+  await trx("bookings").insert(
+    rows.map(({ booking_id, show_id, number_of_tickets, customer_email }) => ({ booking_id, show_id, number_of_tickets, customer_email })),
+  );
 }
 
 /** The Dead Nation event id of a show, or undefined when there is no such show. */

@@ -1,14 +1,15 @@
-import { randomUUID } from "node:crypto";
 import type { Context } from "moleculer";
 import { BookingMade_v1 } from "../contracts/index.ts";
 import { BookTicketsRequest } from "../contracts/http.ts";
 import { PermanentError } from "../lib/errors.ts";
-import { HttpError, validate } from "../lib/http/http-errors.ts";
-import { oncePerRequest, reply } from "../lib/http/idempotency.ts";
+import { createBatcher } from "../lib/batcher.ts";
+import { validate } from "../lib/http/http-errors.ts";
+import { reply } from "../lib/http/idempotency.ts";
 import type { RequestMeta } from "../lib/http/request-meta.ts";
 import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
+import { BOOKING_BATCH_MAX, bookingRequestOf, decideBookings, type BookingRequest } from "./bookings.group-commit.ts";
 import * as bookings from "./bookings.repository.ts";
 
 /** Bookings: seats of a show, never more than it has, and the matching booking at Dead Nation. */
@@ -16,39 +17,24 @@ const BookingsService: TicketsServiceSchema = {
   name: "bookings",
   mixins: [OutboxMixin(), ConsumerMixin()],
 
+  /** Concurrent bookings on this node share one transaction: group commit (docs/bookings.md). */
+  created() {
+    this.bookingBatches = createBatcher(
+      (batch: BookingRequest[]) => this.transaction((trx) => decideBookings(trx, batch, (t, entries) => this.publishAll(t, entries))),
+      BOOKING_BATCH_MAX,
+    );
+  },
+
   actions: {
     /**
      * POST /api/book-tickets → 201 {booking_id} + Location: seats, booking row and BookingMade_v1 commit
      * together. Sold out is 400, an unknown show 404. Once per Idempotency-Key (or per HTTP request).
+     * Validated here, so bad input never joins a batch.
      */
     book: {
       async handler(ctx: Context<unknown, RequestMeta>) {
         const request = validate(BookTicketsRequest, ctx.params);
-        const result = await this.transaction((trx) =>
-          oncePerRequest(trx, "book-tickets", ctx.meta, request, async () => {
-            const bookingId = randomUUID();
-            if (!(await bookings.insertBooking(trx, bookingId, request))) throw new HttpError(404, "show not found");
-            await this.publish(
-              trx,
-              {
-                contract: BookingMade_v1,
-                body: {
-                  number_of_tickets: request.number_of_tickets,
-                  booking_id: bookingId,
-                  customer_email: request.customer_email,
-                  show_id: request.show_id,
-                },
-                idempotencyKey: ctx.meta.idempotencyKey,
-              },
-              ctx.meta,
-            );
-            // Seats last: the show's row stays locked only from here to the commit, so bookers of
-            // one show queue on the shortest possible window. A refusal rolls the rest back.
-            if (!(await bookings.takeSeats(trx, request.show_id, request.number_of_tickets)))
-              throw new HttpError(400, "not enough seats available");
-            return { status: 201, body: { booking_id: bookingId } };
-          }),
-        );
+        const result = await this.bookingBatches.submit(bookingRequestOf(request, ctx.meta));
         // the booking as the ops report shows it, once its BookingMade_v1 is handled
         return reply(ctx.meta, result, (created) => `/api/ops/bookings/${created.booking_id}`);
       },

@@ -75,13 +75,33 @@ export async function oncePerKey<T>(
  */
 export const IMPLICIT_KEY_SCOPE_SUFFIX = ":request";
 
+/** Where a creating request is kept once: the scope and key of its row, and the hash of its body. */
+export interface IdempotencyRecord {
+  scope: string;
+  key: string;
+  hash: string;
+}
+
 /**
- * Runs a creating request once. The client's Idempotency-Key decides when it sent one (a replay
- * answers the first response; another body is 422). Without one, the api-gateway's per-request id
- * is the key: Moleculer retries a timed-out call with the same meta, and that retry must not create
- * a second row. The body hash is part of that implicit key, so a client that reuses an
- * X-Request-Id for a different request is never refused, and a retried call replays.
+ * The record a creating request is kept once under. The client's Idempotency-Key decides when it
+ * sent one (a replay answers the first response; another body is 422). Without one, the
+ * api-gateway's per-request id is the key: Moleculer retries a timed-out call with the same meta,
+ * and that retry must not create a second row. The body hash is part of that implicit key, so a
+ * client that reuses an X-Request-Id for a different request is never refused, and a retried call
+ * replays. Undefined when the call has neither (not routed through HTTP).
  */
+export function idempotencyRecordOf(
+  scope: string,
+  meta: Pick<RequestMeta, "idempotencyKey" | "requestId">,
+  request: unknown,
+): IdempotencyRecord | undefined {
+  const hash = requestHash(request);
+  if (meta.idempotencyKey) return { scope, key: meta.idempotencyKey, hash };
+  if (meta.requestId) return { scope: `${scope}${IMPLICIT_KEY_SCOPE_SUFFIX}`, key: `${meta.requestId}:${hash}`, hash };
+  return undefined;
+}
+
+/** Runs a creating request once per `idempotencyRecordOf` record. */
 export async function oncePerRequest<T>(
   trx: Transaction,
   scope: string,
@@ -89,8 +109,7 @@ export async function oncePerRequest<T>(
   request: unknown,
   work: () => Promise<{ status: number; body: T }>,
 ): Promise<StoredResponse<T>> {
-  const hash = requestHash(request);
-  if (meta.idempotencyKey) return oncePerKey(trx, scope, meta.idempotencyKey, hash, work);
-  if (meta.requestId) return oncePerKey(trx, `${scope}${IMPLICIT_KEY_SCOPE_SUFFIX}`, `${meta.requestId}:${hash}`, hash, work);
+  const record = idempotencyRecordOf(scope, meta, request);
+  if (record) return oncePerKey(trx, record.scope, record.key, record.hash, work);
   return { ...(await work()), replayed: false };
 }

@@ -3,7 +3,7 @@ import type { Transaction } from "../database/db.ts";
 import type { Topology } from "./topology.ts";
 import { newHeader, type BodyOf, type MessageContract, type MessageHeader, type PayloadOf } from "../../contracts/index.ts";
 import { newCorrelationId } from "../observability/correlation-id.ts";
-import { traceCarrierOf } from "../observability/tracing.ts";
+import { traceCarrierOf, type TraceCarrier } from "../observability/tracing.ts";
 
 /** Where a message comes from: carried into its metadata so the trace and correlation follow it. */
 export interface MessageOrigin {
@@ -21,6 +21,18 @@ export interface OutboxMessage<C extends MessageContract = MessageContract> {
   idempotencyKey?: string;
 }
 
+/** One message of a multi-row write, with where it comes from. */
+export interface OutboxEntry<C extends MessageContract = MessageContract> {
+  message: OutboxMessage<C>;
+  origin?: MessageOrigin;
+  /**
+   * The trace the message belongs to, captured where its request was served: a batch written on
+   * behalf of many requests runs inside one of their spans, which is the parent of none but its own.
+   * Absent ⇒ the span active while writing, as for a single write.
+   */
+  trace?: TraceCarrier;
+}
+
 /**
  * Writes one message into the outbox inside the caller's transaction. The payload is validated
  * against its contract first, so nothing malformed ever reaches the backbone. Returns the row's
@@ -32,23 +44,42 @@ export async function writeToOutbox<C extends MessageContract>(
   message: OutboxMessage<C>,
   origin: MessageOrigin = {},
 ): Promise<{ messageId: string; payload: PayloadOf<C> }> {
+  const [written] = await writeAllToOutbox(trx, topology, [{ message, origin }]);
+  return written!;
+}
+
+/**
+ * Writes many messages into the outbox with one INSERT (one statement, one notify), each validated
+ * and given its metadata as `writeToOutbox` does. Returns them in order.
+ */
+export async function writeAllToOutbox<C extends MessageContract>(
+  trx: Transaction,
+  topology: Topology,
+  entries: OutboxEntry<C>[],
+): Promise<{ messageId: string; payload: PayloadOf<C> }[]> {
+  if (entries.length === 0) return [];
+  const rows = entries.map((entry) => outboxRow(topology, entry));
+  await trx("outbox").insert(rows.map((row) => row.row));
+  return rows.map(({ row, payload }) => ({ messageId: row.message_id, payload }));
+}
+
+function outboxRow<C extends MessageContract>(topology: Topology, { message, origin = {}, trace }: OutboxEntry<C>) {
   const { contract } = message;
   const header = message.header ?? newHeader(message.idempotencyKey);
   const payload = contract.schema.parse({ ...message.body, header }) as PayloadOf<C>;
-  const messageId = randomUUID();
   const metadata: Record<string, string> = { name: contract.name, correlation_id: origin.correlationId ?? newCorrelationId() };
   // The span active while writing (an action's, a handler's) is the message's parent; the origin's
   // own fields count only outside any span.
-  const { traceparent, tracestate } = { ...origin, ...traceCarrierOf() };
+  const { traceparent, tracestate } = { ...origin, ...(trace ?? traceCarrierOf()) };
   if (traceparent) metadata.traceparent = traceparent;
   if (tracestate) metadata.tracestate = tracestate;
-  await trx("outbox").insert({
-    message_id: messageId,
+  const row = {
+    message_id: randomUUID(),
     kind: contract.kind,
     name: contract.name,
     subject: topology.subject(contract.kind, contract.name),
     payload: JSON.stringify(payload),
     metadata,
-  });
-  return { messageId, payload };
+  };
+  return { row, payload };
 }
