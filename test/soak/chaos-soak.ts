@@ -9,6 +9,7 @@
  *
  *   SOAK_MINUTES (default 8), SOAK_OUTAGE_MS (partner outage, default 120 000), SOAK_SEED (random order)
  */
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import { startHousekeeping } from "../../lib/housekeeping/housekeeping.ts";
 import { silentLogger } from "../../lib/observability/logger.ts";
@@ -129,6 +130,27 @@ async function sizes(sys: FaultSystem): Promise<Record<string, number | string>>
   return counts;
 }
 
+/** Where every durable stands: messages not yet delivered, delivered but unacknowledged, redelivered. */
+async function consumerStates(sys: FaultSystem) {
+  const jsm = await jetstreamManager(await sys.natsConnection());
+  const states = [];
+  for (const stream of Object.values(sys.topology.streams)) {
+    for await (const info of jsm.consumers.list(stream)) {
+      const { name, num_pending, num_ack_pending, num_redelivered, delivered, ack_floor } = info;
+      states.push({
+        stream,
+        name,
+        num_pending,
+        num_ack_pending,
+        num_redelivered,
+        delivered: delivered.stream_seq,
+        ack_floor: ack_floor.stream_seq,
+      });
+    }
+  }
+  return states;
+}
+
 function shuffled<T>(items: T[]): T[] {
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i--) {
@@ -218,7 +240,10 @@ async function main(): Promise<number> {
       ),
     );
     const clean = report.problems.length === 0 && report.counts.deadLetters === 0 && traffic.failed === 0;
-    if (!clean) console.log(sys.diagnostics().slice(-60).join("\n"));
+    if (!clean) {
+      console.log(sys.diagnostics().slice(-60).join("\n"));
+      console.log(JSON.stringify({ consumers: await consumerStates(sys) }, null, 2));
+    }
     log(clean ? "soak passed" : "soak FOUND PROBLEMS", { problems: report.problems.length, deadLetters: report.counts.deadLetters });
     return clean ? 0 : 1;
   } finally {
