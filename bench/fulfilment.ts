@@ -1,33 +1,53 @@
 /**
- * Ticket fulfilment throughput on one node: confirmations posted in batches, timed until every
- * ticket has its receipt, file and tracker row at the gateway simulator and its two follow-up
- * events in the data lake; then the exactly-once counts are checked. Beside it: refunds of the
- * same tickets, timed until every TicketRefunded_v1 is in the data lake.
+ * Ticket fulfilment on one node: confirmations posted in batches, timed until every ticket has its
+ * receipt, file and tracker row at the gateway simulator and its two follow-up events in the data
+ * lake; then the exactly-once counts are checked. The figure is CPU per ticket over that phase,
+ * end to end: this process (every handler, the relay, the Redis mirror — and the gateway simulator,
+ * which runs here too), the test database's Postgres backends, nats-server and redis-server. Beside
+ * it: refunds of the same tickets, timed until every TicketRefunded_v1 is in the data lake.
  *
- *   npm run bench:fulfilment     BENCH_TICKETS (default 2000), BENCH_BATCH (default 100)
+ *   npm run bench:fulfilment     BENCH_TICKETS (default 2000), BENCH_BATCH (default 100),
+ *                                BENCH_SERVICES (default api,tickets,refunds,datalake,ops)
+ *
+ * With BENCH_BASELINE_DIR (a checkout of the code to compare with, node_modules linked in), the
+ * same measurement runs twice as child processes, the baseline's first: this file and support.ts
+ * are copied into the baseline's bench/ so both sides measure alike, and one table prints both
+ * figures and their ratio.
  */
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { copyFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startTestSystem, type TestSystem } from "../test/support/system.ts";
-import { machine, report, round, sleep } from "./support.ts";
+import { cpuSpent, machine, report, round, sampleCpu, sleep, verdict } from "./support.ts";
 
 const tickets = Number(process.env.BENCH_TICKETS ?? 2000);
 const batch = Number(process.env.BENCH_BATCH ?? 100);
+const services = process.env.BENCH_SERVICES ?? "api,tickets,refunds,datalake,ops";
+const RESULT_LINE = "BENCH_FULFILMENT_RESULT ";
+const TARGET_CPU_MS_PER_TICKET = 4;
 
 async function waitFor(what: string, done: () => Promise<boolean> | boolean): Promise<void> {
   const deadline = Date.now() + 10 * 60_000;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
+    await sleep(200);
   }
 }
 
 const lakeCount = async (sys: TestSystem, name: string) =>
   Number((await sys.node.runtime.db("events").where({ event_name: name }).count({ n: "*" }))[0]!.n);
 
-async function main(): Promise<void> {
-  const sys = await startTestSystem({ env: { SERVICES: "api,tickets,refunds,datalake", LOG_LEVEL: "warn" } });
+type Figures = Record<string, string | number>;
+
+async function measure(): Promise<{ figures: Figures; cpuPerTicket: number }> {
+  const sys = await startTestSystem({ env: { SERVICES: services, LOG_LEVEL: "warn" } });
   try {
+    const { db } = sys.node.runtime;
+    const database = new URL(sys.config.POSTGRES_URL).pathname.slice(1);
     const ids = Array.from({ length: tickets }, () => randomUUID());
+    const cpuBefore = await sampleCpu(db, database);
     const started = performance.now();
     for (let i = 0; i < ids.length; i += batch) {
       const body = {
@@ -53,6 +73,9 @@ async function main(): Promise<void> {
         (await lakeCount(sys, "TicketReceiptIssued_v1")) === tickets,
     );
     const fulfilled = performance.now();
+    const cpu = cpuSpent(cpuBefore, await sampleCpu(db, database));
+    const total = cpu.node + cpu.postgres + cpu.nats + cpu.redis;
+    const perTicket = (ms: number) => round(ms / tickets, 2);
 
     for (const id of ids) {
       const response = await sys.http("PUT", `/api/ticket-refund/${id}`);
@@ -67,7 +90,11 @@ async function main(): Promise<void> {
     await sleep(1000);
 
     const seconds = (ms: number) => ms / 1000;
-    report(`fulfilment and refunds, ${tickets} tickets, ${machine()}`, {
+    const figures: Figures = {
+      "CPU per ticket, fulfilment, end to end (ms)": perTicket(total),
+      "  node process / postgres / nats-server / redis-server (ms)": [cpu.node, cpu.postgres, cpu.nats, cpu.redis]
+        .map(perTicket)
+        .join(" / "),
       "confirmations posted (ms)": round(posted - started),
       "all fulfilled after first POST (ms)": round(fulfilled - started),
       "fulfilment rate (tickets/s)": round(tickets / seconds(fulfilled - started)),
@@ -86,10 +113,50 @@ async function main(): Promise<void> {
         await lakeCount(sys, "TicketReceiptIssued_v1"),
         await lakeCount(sys, "TicketRefunded_v1"),
       ].join(" / "),
-      "dead letters": Number((await sys.node.runtime.db("dead_letters").count({ n: "*" }))[0]!.n),
-    });
+      "dead letters": Number((await db("dead_letters").count({ n: "*" }))[0]!.n),
+    };
+    return { figures, cpuPerTicket: total / tickets };
   } finally {
     await sys.stop();
+  }
+}
+
+/** Runs this measurement in a child process from `checkout` and reads its figures back. */
+function measureIn(checkout: string): { figures: Figures; cpuPerTicket: number } {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (resolve(checkout) !== resolve(here, "..")) {
+    for (const file of ["fulfilment.ts", "support.ts"]) copyFileSync(join(here, file), join(checkout, "bench", file));
+  }
+  const output = execFileSync(process.execPath, ["--import", "tsx", "bench/fulfilment.ts"], {
+    cwd: checkout,
+    env: { ...process.env, BENCH_BASELINE_DIR: "", BENCH_CHILD: "1" },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const line = output.split("\n").find((l) => l.startsWith(RESULT_LINE));
+  if (!line) throw new Error(`no result from the bench in ${checkout}:\n${output}`);
+  return JSON.parse(line.slice(RESULT_LINE.length));
+}
+
+async function main(): Promise<void> {
+  const title = `fulfilment and refunds, ${tickets} tickets, services ${services}, ${machine()}`;
+  const baselineDir = process.env.BENCH_BASELINE_DIR;
+  if (process.env.BENCH_CHILD) {
+    console.log(RESULT_LINE + JSON.stringify(await measure()));
+  } else if (!baselineDir) {
+    const { figures, cpuPerTicket } = await measure();
+    report(title, { ...figures, "CPU per ticket target": verdict(cpuPerTicket, TARGET_CPU_MS_PER_TICKET, false) });
+  } else {
+    const before = measureIn(baselineDir);
+    const after = measureIn(resolve(dirname(fileURLToPath(import.meta.url)), ".."));
+    const table: Figures = {};
+    for (const [name, value] of Object.entries(after.figures)) table[name] = `${before.figures[name]} → ${value}`;
+    report(`${title} — baseline ${baselineDir} → this checkout`, {
+      ...table,
+      "CPU per ticket, this ÷ baseline": round(after.cpuPerTicket / before.cpuPerTicket, 2),
+      "CPU per ticket target": verdict(after.cpuPerTicket, TARGET_CPU_MS_PER_TICKET, false),
+    });
   }
 }
 

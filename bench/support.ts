@@ -75,3 +75,36 @@ export function pidsMatching(...parts: string[]): number[] {
     })
     .map(Number);
 }
+
+/** Pids of the Postgres backends connected to one database now. */
+export async function postgresBackends(db: { raw(sql: string, bindings: unknown[]): Promise<any> }, database: string): Promise<number[]> {
+  const { rows } = await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database]);
+  return (rows as { pid: number }[]).map((r) => r.pid);
+}
+
+/** CPU milliseconds so far of the parts of a system under test: this process, a database's backends, nats-server, redis-server. */
+export interface CpuSample {
+  node: number;
+  postgres: Map<number, number>;
+  nats: number;
+  redis: number;
+}
+
+const serverCpuMs = (name: string) => pidsMatching(name).reduce((sum, pid) => sum + processCpuMs(pid), 0);
+
+export async function sampleCpu(db: Parameters<typeof postgresBackends>[0], database: string): Promise<CpuSample> {
+  const usage = process.cpuUsage();
+  const postgres = new Map((await postgresBackends(db, database)).map((pid) => [pid, processCpuMs(pid)]));
+  return { node: (usage.user + usage.system) / 1000, postgres, nats: serverCpuMs("nats-server"), redis: serverCpuMs("redis-server") };
+}
+
+/**
+ * CPU spent between two samples. A backend that connected in between counts from zero; one that
+ * disconnected in between is lost, so take the second sample before the system stops. nats-server
+ * and redis-server are shared with whatever else runs on the machine: their share is an upper bound.
+ */
+export function cpuSpent(before: CpuSample, after: CpuSample) {
+  let postgres = 0;
+  for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? 0);
+  return { node: after.node - before.node, postgres, nats: after.nats - before.nats, redis: after.redis - before.redis };
+}

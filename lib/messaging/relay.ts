@@ -6,6 +6,7 @@ import { type Database, sessionSettings } from "../database/db.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { relayFailures, relayPublished } from "../observability/metrics.ts";
+import { BatchPublisher, connectionOf } from "./publisher.ts";
 import { MessageHeaders } from "./topology.ts";
 
 /** Waits between attempts to get LISTEN back: quick at first, then every few seconds, forever. */
@@ -46,8 +47,11 @@ export class OutboxRelay {
   private relayed = 0;
   /** Set by a NOTIFY that arrives while a batch is in flight, so the loop does not sleep past it. */
   private signalled = false;
+  private readonly publisher: BatchPublisher;
 
-  constructor(private readonly options: RelayOptions) {}
+  constructor(private readonly options: RelayOptions) {
+    this.publisher = new BatchPublisher(connectionOf(options.js));
+  }
 
   get publishedCount(): number {
     return this.relayed;
@@ -65,6 +69,7 @@ export class OutboxRelay {
     this.wake.abort();
     await this.loop;
     await this.drain();
+    this.publisher.close();
     await this.listener?.end().catch(() => undefined);
   }
 
@@ -97,7 +102,7 @@ export class OutboxRelay {
    * crash rolls the mark back.
    */
   private async relayBatch(): Promise<{ claimed: number; published: number }> {
-    const { db, js, batchSize } = this.options;
+    const { db, batchSize } = this.options;
     return db.transaction(async (trx) => {
       const claimed = await trx.raw<{ rows: OutboxRow[] }>(
         `UPDATE outbox SET published_at = now()
@@ -109,12 +114,12 @@ export class OutboxRelay {
       const rows = claimed.rows.sort((a, b) => a.seq - b.seq);
       if (rows.length === 0) return { claimed: 0, published: 0 };
 
-      const results = await Promise.allSettled(
-        rows.map((row) => js.publish(row.subject, row.payload, { msgID: row.message_id, headers: toNatsHeaders(row) })),
+      const outcomes = await this.publisher.publish(
+        rows.map((row) => ({ subject: row.subject, payload: row.payload, msgID: row.message_id, headers: toNatsHeaders(row) })),
       );
       const failed = rows.flatMap((row, i) => {
-        const result = results[i]!;
-        return result.status === "rejected" ? [{ seq: row.seq, error: errorMessage(result.reason) }] : [];
+        const error = outcomes[i];
+        return error === undefined ? [] : [{ seq: row.seq, error }];
       });
       if (failed.length > 0) {
         await trx("outbox")
