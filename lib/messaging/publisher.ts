@@ -67,8 +67,8 @@ export class BatchPublisher {
 
   private answer(msg: Msg): void {
     const token = msg.subject.slice(this.inbox.length + 1);
-    if (msg.headers?.hasError) return this.settle(token, `no JetStream stream answered (${msg.headers.code} ${msg.headers.description})`);
-    this.settle(token, refusal(msg.string()));
+    const status = msg.headers?.hasError ? `no JetStream stream answered (${msg.headers.code} ${msg.headers.description})` : undefined;
+    this.settle(token, status ?? refusal(msg.string()));
   }
 
   private settle(token: string, outcome: PublishOutcome): void {
