@@ -7,10 +7,11 @@
  * it: refunds of the same tickets, timed until every TicketRefunded_v1 is in the data lake.
  *
  *   npm run bench:fulfilment     BENCH_TICKETS (default 2000), BENCH_BATCH (default 100),
- *                                BENCH_SERVICES (default api,tickets,refunds,datalake,ops)
+ *                                BENCH_SERVICES (default api,tickets,refunds,datalake,ops),
+ *                                BENCH_ROUNDS (default 2, with a baseline), BENCH_REFUNDS=0 leaves refunds out
  *
  * With BENCH_BASELINE_DIR (a checkout of the code to compare with, node_modules linked in), the
- * same measurement runs twice as child processes, the baseline's first: this file and support.ts
+ * same measurement runs in child processes, baseline and this checkout in turns: this file and support.ts
  * are copied into the baseline's bench/ so both sides measure alike, and one table prints both
  * figures and their ratio.
  */
@@ -20,11 +21,13 @@ import { copyFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startTestSystem, type TestSystem } from "../test/support/system.ts";
-import { cpuSpent, machine, report, round, sampleCpu, sleep, verdict } from "./support.ts";
+import { cpuSpent, machine, median, report, round, sampleCpu, sleep, verdict } from "./support.ts";
 
 const tickets = Number(process.env.BENCH_TICKETS ?? 2000);
 const batch = Number(process.env.BENCH_BATCH ?? 100);
 const services = process.env.BENCH_SERVICES ?? "api,tickets,refunds,datalake,ops";
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const withRefunds = process.env.BENCH_REFUNDS !== "0";
 const RESULT_LINE = "BENCH_FULFILMENT_RESULT ";
 const TARGET_CPU_MS_PER_TICKET = 4;
 
@@ -41,13 +44,14 @@ const lakeCount = async (sys: TestSystem, name: string) =>
 
 type Figures = Record<string, string | number>;
 
-async function measure(): Promise<{ figures: Figures; cpuPerTicket: number }> {
+async function measure(): Promise<Measured> {
   const sys = await startTestSystem({ env: { SERVICES: services, LOG_LEVEL: "warn" } });
   try {
     const { db } = sys.node.runtime;
     const database = new URL(sys.config.POSTGRES_URL).pathname.slice(1);
     const ids = Array.from({ length: tickets }, () => randomUUID());
-    const cpuBefore = await sampleCpu(db, database);
+    const servers = { natsUrl: sys.config.NATS_URL, redisUrl: sys.config.REDIS_URL };
+    const cpuBefore = await sampleCpu(db, database, servers);
     const started = performance.now();
     for (let i = 0; i < ids.length; i += batch) {
       const body = {
@@ -73,18 +77,20 @@ async function measure(): Promise<{ figures: Figures; cpuPerTicket: number }> {
         (await lakeCount(sys, "TicketReceiptIssued_v1")) === tickets,
     );
     const fulfilled = performance.now();
-    const cpu = cpuSpent(cpuBefore, await sampleCpu(db, database));
+    const cpu = cpuSpent(cpuBefore, await sampleCpu(db, database, servers));
     const total = cpu.node + cpu.postgres + cpu.nats + cpu.redis;
     const perTicket = (ms: number) => round(ms / tickets, 2);
 
-    for (const id of ids) {
+    for (const id of withRefunds ? ids : []) {
       const response = await sys.http("PUT", `/api/ticket-refund/${id}`);
       if (response.status !== 202) throw new Error(`ticket-refund answered ${response.status}`);
     }
     const refundsAccepted = performance.now();
     await waitFor(
       "refunds",
-      async () => state.voids.size === tickets && state.refunds.size === tickets && (await lakeCount(sys, "TicketRefunded_v1")) === tickets,
+      async () =>
+        !withRefunds ||
+        (state.voids.size === tickets && state.refunds.size === tickets && (await lakeCount(sys, "TicketRefunded_v1")) === tickets),
     );
     const refunded = performance.now();
     await sleep(1000);
@@ -122,7 +128,12 @@ async function measure(): Promise<{ figures: Figures; cpuPerTicket: number }> {
 }
 
 /** Runs this measurement in a child process from `checkout` and reads its figures back. */
-function measureIn(checkout: string): { figures: Figures; cpuPerTicket: number } {
+interface Measured {
+  figures: Figures;
+  cpuPerTicket: number;
+}
+
+function measureIn(checkout: string): Measured {
   const here = dirname(fileURLToPath(import.meta.url));
   if (resolve(checkout) !== resolve(here, "..")) {
     for (const file of ["fulfilment.ts", "support.ts"]) copyFileSync(join(here, file), join(checkout, "bench", file));
@@ -148,14 +159,25 @@ async function main(): Promise<void> {
     const { figures, cpuPerTicket } = await measure();
     report(title, { ...figures, "CPU per ticket target": verdict(cpuPerTicket, TARGET_CPU_MS_PER_TICKET, false) });
   } else {
-    const before = measureIn(baselineDir);
-    const after = measureIn(resolve(dirname(fileURLToPath(import.meta.url)), ".."));
+    // rounds alternate, baseline first, so both sides see the machine's load alike
+    const here = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+    const runs = { before: [] as Measured[], after: [] as Measured[] };
+    for (let i = 0; i < rounds; i++) {
+      runs.before.push(measureIn(baselineDir));
+      runs.after.push(measureIn(here));
+    }
+    const perRound = (side: Measured[]) => side.map((m) => round(m.cpuPerTicket, 2)).join(", ");
+    const before = median(runs.before.map((m) => m.cpuPerTicket));
+    const after = median(runs.after.map((m) => m.cpuPerTicket));
     const table: Figures = {};
-    for (const [name, value] of Object.entries(after.figures)) table[name] = `${before.figures[name]} → ${value}`;
-    report(`${title} — baseline ${baselineDir} → this checkout`, {
+    for (const [name, value] of Object.entries(runs.after.at(-1)!.figures)) table[name] = `${runs.before.at(-1)!.figures[name]} → ${value}`;
+    report(`${title} — baseline ${baselineDir} → this checkout, ${rounds} alternating rounds (last round below)`, {
       ...table,
-      "CPU per ticket, this ÷ baseline": round(after.cpuPerTicket / before.cpuPerTicket, 2),
-      "CPU per ticket target": verdict(after.cpuPerTicket, TARGET_CPU_MS_PER_TICKET, false),
+      "CPU per ticket by round, baseline (ms)": perRound(runs.before),
+      "CPU per ticket by round, this (ms)": perRound(runs.after),
+      "CPU per ticket, median, baseline → this (ms)": `${round(before, 2)} → ${round(after, 2)}`,
+      "CPU per ticket, this ÷ baseline": round(after / before, 2),
+      "CPU per ticket target": verdict(after, TARGET_CPU_MS_PER_TICKET, false),
     });
   }
 }

@@ -90,12 +90,23 @@ export interface CpuSample {
   redis: number;
 }
 
-const serverCpuMs = (name: string) => pidsMatching(name).reduce((sum, pid) => sum + processCpuMs(pid), 0);
+const serverCpuMs = (...cmdline: string[]) => pidsMatching(...cmdline).reduce((sum, pid) => sum + processCpuMs(pid), 0);
 
-export async function sampleCpu(db: Parameters<typeof postgresBackends>[0], database: string): Promise<CpuSample> {
+/** The servers are told apart by the port in their command line (`nats-server … -p 4222 …`, `redis-server 127.0.0.1:6379`). */
+export async function sampleCpu(
+  db: Parameters<typeof postgresBackends>[0],
+  database: string,
+  servers: { natsUrl: string; redisUrl: string },
+): Promise<CpuSample> {
   const usage = process.cpuUsage();
   const postgres = new Map((await postgresBackends(db, database)).map((pid) => [pid, processCpuMs(pid)]));
-  return { node: (usage.user + usage.system) / 1000, postgres, nats: serverCpuMs("nats-server"), redis: serverCpuMs("redis-server") };
+  const portOf = (url: string, fallback: string) => new URL(url.split(",")[0]!.includes("://") ? url : `nats://${url}`).port || fallback;
+  return {
+    node: (usage.user + usage.system) / 1000,
+    postgres,
+    nats: serverCpuMs("nats-server", `-p ${portOf(servers.natsUrl, "4222")} `),
+    redis: serverCpuMs("redis-server", `:${portOf(servers.redisUrl, "6379")}`),
+  };
 }
 
 /**
