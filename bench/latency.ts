@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   const infra = await infrastructure();
   const database = await createTestDatabase();
   const db = createDatabase(database.url);
+  // a node's relay has connections of its own (lib/runtime.ts), away from the committing clients
+  const relayDb = createDatabase(database.url, { max: 2 });
   const nc = await connectNats(infra.natsUrl, "bench-latency");
   const backbone = await openBackbone(nc);
   const topology = createTopology(uniqueName("bench"));
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     await migrateToLatest(db);
     await ensureStreams(backbone.jsm, topology, { replicas: 1, duplicateWindowMs: 10 * 60_000, maxAgeMs: 3_600_000 });
     relay = new OutboxRelay({
-      db,
+      db: relayDb,
       js: backbone.js,
       postgresUrl: database.url,
       logger: quiet,
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
       "raw publish → handler start p50 / p99 / max (ms)": `${ms(raw.p50)} / ${ms(raw.p99)} / ${ms(raw.max)}`,
       "messages measured (outbox / raw)": `${outbox.count} / ${raw.count}`,
       "p50 target": verdict(outbox.p50, 10, false),
-      "p99 target": verdict(outbox.p99, 50, false),
+      "p99 target": verdict(outbox.p99, 25, false),
       "outbox p50 − raw p50 (ms)": ms(outbox.p50 - raw.p50),
     });
   } finally {
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
     await relay?.stop().catch(() => undefined);
     await nc.drain().catch(() => undefined);
     await db.destroy();
+    await relayDb.destroy();
     await removeNamespace(topology.namespace).catch(() => undefined);
     await database.drop();
   }

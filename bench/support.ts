@@ -77,6 +77,50 @@ export function pidsMatching(...parts: string[]): number[] {
     .map(Number);
 }
 
+/** Pids of the Postgres backends connected to one database now. */
+export async function postgresBackends(db: { raw(sql: string, bindings: unknown[]): Promise<any> }, database: string): Promise<number[]> {
+  const { rows } = await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database]);
+  return (rows as { pid: number }[]).map((r) => r.pid);
+}
+
+/** CPU milliseconds so far of the parts of a system under test: this process, a database's backends, nats-server, redis-server. */
+export interface CpuSample {
+  node: number;
+  postgres: Map<number, number>;
+  nats: number;
+  redis: number;
+}
+
+const serverCpuMs = (...cmdline: string[]) => pidsMatching(...cmdline).reduce((sum, pid) => sum + processCpuMs(pid), 0);
+
+/** The servers are told apart by the port in their command line (`nats-server … -p 4222 …`, `redis-server 127.0.0.1:6379`). */
+export async function sampleCpu(
+  db: Parameters<typeof postgresBackends>[0],
+  database: string,
+  servers: { natsUrl: string; redisUrl: string },
+): Promise<CpuSample> {
+  const usage = process.cpuUsage();
+  const postgres = new Map((await postgresBackends(db, database)).map((pid) => [pid, processCpuMs(pid)]));
+  const portOf = (url: string, fallback: string) => new URL(url.split(",")[0]!.includes("://") ? url : `nats://${url}`).port || fallback;
+  return {
+    node: (usage.user + usage.system) / 1000,
+    postgres,
+    nats: serverCpuMs("nats-server", `-p ${portOf(servers.natsUrl, "4222")} `),
+    redis: serverCpuMs("redis-server", `:${portOf(servers.redisUrl, "6379")}`),
+  };
+}
+
+/**
+ * CPU spent between two samples. A backend that connected in between counts from zero; one that
+ * disconnected in between is lost, so take the second sample before the system stops. nats-server
+ * and redis-server are shared with whatever else runs on the machine: their share is an upper bound.
+ */
+export function cpuSpent(before: CpuSample, after: CpuSample) {
+  let postgres = 0;
+  for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? 0);
+  return { node: after.node - before.node, postgres, nats: after.nats - before.nats, redis: after.redis - before.redis };
+}
+
 /**
  * CPU milliseconds used during `phase` by this process (the brokers a bench runs in-process) and by
  * the Postgres backends of `database` (none without `db`), and the phase's wall time.
@@ -86,10 +130,7 @@ export async function cpuDuring<T>(
   database: string | undefined,
   phase: () => Promise<T>,
 ): Promise<{ result: T; nodeMs: number; postgresMs: number; wallMs: number }> {
-  const backends = async () =>
-    db
-      ? ((await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [database!])).rows as { pid: number }[]).map((r) => r.pid)
-      : [];
+  const backends = async () => (db ? postgresBackends(db, database!) : []);
   const pgBefore = new Map((await backends()).map((pid) => [pid, processCpuMs(pid)]));
   const before = process.cpuUsage();
   const started = performance.now();

@@ -60,6 +60,8 @@ export function runtimeOf(broker: ServiceBroker): Runtime {
 
 export class DependencyError extends Error {}
 
+const RELAY_CONNECTIONS = 2;
+
 async function reach<T>(what: string, hint: string, open: () => Promise<T>): Promise<T> {
   try {
     return await open();
@@ -73,7 +75,10 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
   const limits = sessionLimitsOf(config);
   const db = createDatabase(config.POSTGRES_URL, { max: config.POSTGRES_POOL_MAX }, logger, limits);
   const handlerDb = createDatabase(config.POSTGRES_URL, { max: config.HANDLER_POOL_MAX }, logger, limits);
-  const closers: (() => Promise<unknown>)[] = [() => db.destroy(), () => handlerDb.destroy()];
+  // The relay's own two connections (one batch claiming while the last one commits): a busy API
+  // pool would otherwise queue every claim behind the requests, and with it every event's latency.
+  const relayDb = createDatabase(config.POSTGRES_URL, { max: RELAY_CONNECTIONS }, logger, limits);
+  const closers: (() => Promise<unknown>)[] = [() => db.destroy(), () => handlerDb.destroy(), () => relayDb.destroy()];
   try {
     await reach(`Postgres at ${redact(config.POSTGRES_URL)}`, "Start it, or `docker compose up -d postgres`.", () => db.raw("SELECT 1"));
     const nc = await reach(`NATS at ${redact(config.NATS_URL)}`, "Start nats-server with -js, or `docker compose up -d nats`.", () =>
@@ -122,7 +127,7 @@ export async function openRuntime(config: Config, logger: Logger, extensions: Ru
       ensureRelay() {
         relay ??= (async () => {
           const started = new OutboxRelay({
-            db,
+            db: relayDb,
             js: backbone.js,
             postgresUrl: config.POSTGRES_URL,
             logger,

@@ -1,6 +1,6 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { contractsByName, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
-import { MessageConsumer, decodePayload, durableName, retryPolicyOf, type Delivery } from "../lib/messaging/consumer.ts";
+import { MessageConsumer, decodePayload, durableName, retryPolicyOf, type Delivery, type Handled } from "../lib/messaging/consumer.ts";
 import type { Transaction } from "../lib/database/db.ts";
 import { errorMessage, leftNoEffect, PermanentError } from "../lib/errors.ts";
 import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/messaging/dead-letters.ts";
@@ -46,6 +46,8 @@ export interface Subscription {
    */
   recordAttempts?: boolean | AttemptMemo;
   handle(this: Service, payload: unknown, delivery: HandlerDelivery): Promise<void>;
+  /** Without an inbox: the messages that arrive together in one call (lib/messaging/consumer.ts); `handle` is a batch of one. */
+  handleBatch?(this: Service, batch: Handled[]): Promise<void>;
 }
 
 export type Subscriptions = Record<string, Subscription>;
@@ -70,11 +72,32 @@ export function on<C extends MessageContract, S = HandlerThis>(
   };
 }
 
-/** Every event, whatever its name (the data lake): each payload is checked against its own contract. */
-export function onEveryEvent<S = HandlerThis>(
-  handle: (this: S, payload: { header: MessageHeader }, delivery: HandlerDelivery) => Promise<void>,
+/**
+ * A subscription whose messages are handled in batches (one statement for many rows): only for
+ * handlers that are idempotent without an inbox, since a failed batch is handled again one by one.
+ */
+export function onBatch<C extends MessageContract, S = HandlerThis>(
+  contract: C,
+  handleBatch: (this: S, batch: Handled<C>[]) => Promise<void>,
 ): Subscription {
-  return { message: EVERY_EVENT, handle: handle as Subscription["handle"] };
+  return batchSubscription(contract.name, handleBatch as Subscription["handleBatch"]);
+}
+
+/** Every event, whatever its name (the data lake), in batches as `onBatch`: each payload is checked against its own contract. */
+export function onEveryEventBatch<S = HandlerThis>(
+  handleBatch: (this: S, batch: { payload: { header: MessageHeader }; delivery: Delivery }[]) => Promise<void>,
+): Subscription {
+  return batchSubscription(EVERY_EVENT, handleBatch as Subscription["handleBatch"]);
+}
+
+function batchSubscription(message: string, handleBatch: Subscription["handleBatch"]): Subscription {
+  return {
+    message,
+    handleBatch,
+    handle(payload, delivery) {
+      return handleBatch!.call(this, [{ payload, delivery }] as Handled[]);
+    },
+  };
 }
 
 const EVERY_EVENT = "*";
@@ -246,6 +269,7 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           concurrency: config.CONSUMER_CONCURRENCY,
           logger: this.logger,
           handle: (payload: PayloadOf<MessageContract>, delivery: Delivery) => this.runHandler(handler, subscription, payload, delivery),
+          handleBatch: subscription.handleBatch && ((batch: Handled[]) => subscription.handleBatch!.call(this, batch)),
           deadLetter: (letter) => storeDeadLetter(runtime.db, { service: this.name, handler: durable }, letter),
         });
         await consumer.start();

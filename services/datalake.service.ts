@@ -1,5 +1,5 @@
 import type { TicketsServiceSchema } from "../mixins/index.ts";
-import { ConsumerMixin, onEveryEvent } from "../mixins/consumer.mixin.ts";
+import { ConsumerMixin, onEveryEventBatch } from "../mixins/consumer.mixin.ts";
 
 /** The data lake: every event stored once, keyed by its header id, for replays and rebuilds. */
 const DataLakeService: TicketsServiceSchema = {
@@ -7,14 +7,17 @@ const DataLakeService: TicketsServiceSchema = {
   mixins: [ConsumerMixin()],
 
   subscriptions: {
-    StoreToDataLake: onEveryEvent(async function (event, delivery) {
+    // the events that arrive together go in one INSERT: a copy of one already stored is skipped by its id
+    StoreToDataLake: onEveryEventBatch(async function (events) {
       await this.db("events")
-        .insert({
-          event_id: event.header.id,
-          published_at: event.header.published_at,
-          event_name: delivery.name,
-          event_payload: delivery.raw,
-        })
+        .insert(
+          events.map(({ payload, delivery }) => ({
+            event_id: payload.header.id,
+            published_at: payload.header.published_at,
+            event_name: delivery.name,
+            event_payload: delivery.raw,
+          })),
+        )
         .onConflict("event_id")
         .ignore();
     }),

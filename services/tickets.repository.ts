@@ -19,17 +19,21 @@ const row = (ticket: TicketFacts) => ({
   customer_email: ticket.customer_email,
 });
 
-/** The booking's show is looked up once here, so the list filters by show on an index of its own. */
 export async function store(db: Database, ticket: TicketFacts): Promise<void> {
-  const bookingId = ticket.booking_id || null;
-  await db("tickets")
-    .insert({
+  await storeAll(db, [ticket]);
+}
+
+/** The booking's show is looked up once here, so the list filters by show on an index of its own. One INSERT for them all; a ticket stored already is kept as it is. */
+export async function storeAll(db: Database, tickets: TicketFacts[]): Promise<void> {
+  const rows = tickets.map((ticket) => {
+    const bookingId = ticket.booking_id || null;
+    return {
       ...row(ticket),
       booking_id: bookingId,
       show_id: bookingId ? db.raw("(SELECT show_id FROM bookings WHERE booking_id = ?)", [bookingId]) : null,
-    })
-    .onConflict("ticket_id")
-    .ignore();
+    };
+  });
+  await db("tickets").insert(rows).onConflict("ticket_id").ignore();
 }
 
 export async function cancel(db: Database, ticket: TicketFacts): Promise<void> {

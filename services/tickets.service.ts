@@ -13,7 +13,7 @@ import { oncePerKey, reply, requestHash } from "../lib/http/idempotency.ts";
 import { replyPage } from "../lib/http/pagination.ts";
 import type { RequestMeta } from "../lib/http/request-meta.ts";
 import type { OutboxMessage } from "../lib/messaging/outbox.ts";
-import { ConsumerMixin, on, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
+import { ConsumerMixin, on, onBatch, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 import { claimRefund } from "./refund-claims.repository.ts";
@@ -56,8 +56,11 @@ const TicketsService: TicketsServiceSchema = {
   },
 
   subscriptions: {
-    StoreTicket: on(TicketBookingConfirmed_v1, async function (event) {
-      await tickets.store(this.db, event);
+    StoreTicket: onBatch(TicketBookingConfirmed_v1, async function (batch) {
+      await tickets.storeAll(
+        this.db,
+        batch.map(({ payload }) => payload),
+      );
     }),
 
     /** A cancellation wins even when it overtakes its confirmation: it leaves a tombstone. */

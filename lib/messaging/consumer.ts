@@ -13,7 +13,7 @@ import { errorMessage, isPermanent, PermanentError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { messageDuration, messagesDeadLettered, messagesFailed, messagesProcessed } from "../observability/metrics.ts";
 import { MessageHeaders } from "./topology.ts";
-import { inHandlerSpan } from "../observability/tracing.ts";
+import { inHandlerSpan, inHandlerSpans } from "../observability/tracing.ts";
 
 /** One message as a handler sees it, with what it needs to continue the trace and correlation. */
 export interface Delivery {
@@ -79,7 +79,19 @@ export interface ConsumerOptions<C extends MessageContract> {
   /** Metric label; the original's handler names. */
   handlerName: string;
   handle(payload: PayloadOf<C>, delivery: Delivery): Promise<void>;
+  /**
+   * With it, the messages that arrive together (up to `concurrency`) are handled in one call. A
+   * batch that fails is handled again message by message with `handle`, so each keeps its own
+   * retries and dead letter; a message that breaks its contract never joins a batch.
+   */
+  handleBatch?(batch: Handled<C>[]): Promise<void>;
   deadLetter(letter: DeadLetter): Promise<void>;
+}
+
+/** One message of a batch: its payload, decoded, and its delivery. */
+export interface Handled<C extends MessageContract = MessageContract> {
+  payload: PayloadOf<C>;
+  delivery: Delivery;
 }
 
 /** The durable consumer (and inbox and dead-letter handler name) of one service's handler. */
@@ -132,6 +144,8 @@ function toDelivery(msg: JsMsg): Delivery {
 export class MessageConsumer<C extends MessageContract> {
   private messages?: ConsumerMessages;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Messages waiting to be handled as one batch (with `handleBatch`). */
+  private collecting: JsMsg[] = [];
   private stopping = false;
   private loop?: Promise<void>;
 
@@ -183,6 +197,7 @@ export class MessageConsumer<C extends MessageContract> {
     this.stopping = true;
     await this.messages?.close();
     await this.loop;
+    this.flush();
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -192,10 +207,68 @@ export class MessageConsumer<C extends MessageContract> {
         msg.nak();
         continue;
       }
-      const job = this.process(msg).finally(() => this.inFlight.delete(job));
-      this.inFlight.add(job);
+      if (this.options.handleBatch) this.collect(msg);
+      else this.track(this.process(msg));
       if (this.inFlight.size >= this.options.concurrency) await Promise.race(this.inFlight);
     }
+  }
+
+  private track(job: Promise<void>): void {
+    const tracked = job.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  /** Gathers the messages the client hands over in the same turn of the event loop into one batch. */
+  private collect(msg: JsMsg): void {
+    const first = this.collecting.length === 0;
+    this.collecting.push(msg);
+    if (this.collecting.length >= this.options.concurrency) this.flush();
+    else if (first) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.collecting.length === 0) return;
+    const batch = this.collecting;
+    this.collecting = [];
+    // a batch counts as in flight once per message, so the pump's window stays `concurrency` messages
+    const job = this.processBatch(batch);
+    for (let i = 0; i < batch.length; i++) this.track(job);
+  }
+
+  private async processBatch(msgs: JsMsg[]): Promise<void> {
+    const { handlerName, handleBatch } = this.options;
+    const batch: { msg: JsMsg; handled: Handled<C> }[] = [];
+    const alone: JsMsg[] = [];
+    for (const msg of msgs) {
+      const delivery = toDelivery(msg);
+      try {
+        batch.push({ msg, handled: { payload: decodePayload(this.options.contractOf(delivery), delivery.raw), delivery } });
+      } catch {
+        alone.push(msg);
+      }
+    }
+    const labels = batch.map(({ msg }) => ({ topic: msg.subject, handler: handlerName }));
+    const timers = labels.map((l) => messageDuration.startTimer(l));
+    for (const l of labels) messagesProcessed.inc(l);
+    const heartbeat = setInterval(() => {
+      for (const { msg } of batch) msg.working();
+    }, this.options.ackWaitMs / 3);
+    try {
+      if (batch.length > 0) {
+        await inHandlerSpans(
+          batch.map(({ handled }, i) => ({ ...handled.delivery, ...labels[i]! })),
+          () => handleBatch!(batch.map((b) => b.handled)),
+        );
+      }
+      for (const { msg } of batch) msg.ack();
+    } catch {
+      // one of them may be at fault: each goes again on its own, with its own retries and dead letter
+      alone.push(...batch.map((b) => b.msg));
+    } finally {
+      clearInterval(heartbeat);
+      for (const end of timers) end();
+    }
+    await Promise.all(alone.map((msg) => this.process(msg)));
   }
 
   private async process(msg: JsMsg): Promise<void> {

@@ -2,15 +2,21 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import pg from "pg";
-import { type Database, sessionSettings } from "../database/db.ts";
+import { type Database, sessionSettings, type Transaction } from "../database/db.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { relayFailures, relayPublished } from "../observability/metrics.ts";
+import { BatchPublisher, connectionOf } from "./publisher.ts";
 import { MessageHeaders } from "./topology.ts";
 
 /** Waits between attempts to get LISTEN back: quick at first, then every few seconds, forever. */
 const RELISTEN_FIRST_MS = 100;
 const RELISTEN_MAX_MS = 5_000;
+
+interface BatchResult {
+  claimed: number;
+  published: number;
+}
 
 interface OutboxRow {
   seq: number;
@@ -46,8 +52,13 @@ export class OutboxRelay {
   private relayed = 0;
   /** Set by a NOTIFY that arrives while a batch is in flight, so the loop does not sleep past it. */
   private signalled = false;
+  private readonly publisher: BatchPublisher;
+  /** Marks of acknowledged batches still committing while the next batch goes out. */
+  private readonly committing = new Set<Promise<void>>();
 
-  constructor(private readonly options: RelayOptions) {}
+  constructor(private readonly options: RelayOptions) {
+    this.publisher = new BatchPublisher(connectionOf(options.js));
+  }
 
   get publishedCount(): number {
     return this.relayed;
@@ -65,29 +76,71 @@ export class OutboxRelay {
     this.wake.abort();
     await this.loop;
     await this.drain();
+    this.publisher.close();
     await this.listener?.end().catch(() => undefined);
   }
 
-  /** Relays batches until nothing is pending; returns how many rows were published. */
+  /** Relays batches until nothing is pending; returns how many rows were published, once their marks have committed. */
   async drain(): Promise<number> {
+    const { published, committed } = await this.relayUntilShort();
+    await committed;
+    return published;
+  }
+
+  /**
+   * Relays batches until one comes back short, claiming the next batch while the previous one
+   * commits: SKIP LOCKED keeps a committing batch out of the next claim, and publishes stay in
+   * commit order because a batch is claimed only once the previous one is acknowledged. Resolves
+   * when the last batch is acknowledged; `committed` settles once every mark has committed.
+   */
+  private async relayUntilShort(): Promise<{ published: number; committed: Promise<void> }> {
     let total = 0;
-    for (;;) {
-      const { published, claimed } = await this.relayBatch();
-      total += published;
-      if (claimed < this.options.batchSize || published === 0) return total;
+    const commits: Promise<void>[] = [];
+    try {
+      for (;;) {
+        // at most one batch commits while the next goes out: the relay holds two connections at most
+        if (commits.length >= 2) await commits[commits.length - 2];
+        const batch = this.relayBatch();
+        commits.push(batch.committed);
+        const { claimed, published } = await batch.published;
+        total += published;
+        if (claimed < this.options.batchSize || published === 0) {
+          return { published: total, committed: Promise.all(commits).then(() => undefined) };
+        }
+      }
+    } catch (error) {
+      await Promise.allSettled(commits);
+      throw error;
     }
   }
 
+  /** Relays until the outbox is empty; on a NOTIFY meanwhile, goes again without waiting for the last commit. */
   private async run(): Promise<void> {
     while (this.running) {
       this.signalled = false;
       try {
-        await this.drain();
+        const { committed } = await this.relayUntilShort();
+        this.track(committed);
       } catch (error) {
-        this.options.logger.warn({ err: errorMessage(error) }, "outbox relay batch failed; retrying");
+        this.batchFailed(error);
       }
-      if (!this.signalled) await this.sleep();
+      if (!this.signalled) {
+        await Promise.all(this.committing);
+        await this.sleep();
+      } else if (this.committing.size > 1) {
+        await Promise.race(this.committing);
+      }
     }
+    await Promise.all(this.committing);
+  }
+
+  private track(committed: Promise<void>): void {
+    const tracked = committed.catch((error) => this.batchFailed(error)).finally(() => this.committing.delete(tracked));
+    this.committing.add(tracked);
+  }
+
+  private batchFailed(error: unknown): void {
+    this.options.logger.warn({ err: errorMessage(error) }, "outbox relay batch failed; retrying");
   }
 
   /**
@@ -96,41 +149,51 @@ export class OutboxRelay {
    * JetStream did not acknowledge, all in one transaction: other relays skip the claimed rows, and a
    * crash rolls the mark back.
    */
-  private async relayBatch(): Promise<{ claimed: number; published: number }> {
-    const { db, js, batchSize } = this.options;
-    return db.transaction(async (trx) => {
-      const claimed = await trx.raw<{ rows: OutboxRow[] }>(
-        `UPDATE outbox SET published_at = now()
-          WHERE seq IN (SELECT seq FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)
-          RETURNING seq, message_id, name, subject, payload, metadata`,
-        [batchSize],
-      );
-      // RETURNING keeps no order; publish in commit order
-      const rows = claimed.rows.sort((a, b) => a.seq - b.seq);
-      if (rows.length === 0) return { claimed: 0, published: 0 };
-
-      const results = await Promise.allSettled(
-        rows.map((row) => js.publish(row.subject, row.payload, { msgID: row.message_id, headers: toNatsHeaders(row) })),
-      );
-      const failed = rows.flatMap((row, i) => {
-        const result = results[i]!;
-        return result.status === "rejected" ? [{ seq: row.seq, error: errorMessage(result.reason) }] : [];
-      });
-      if (failed.length > 0) {
-        await trx("outbox")
-          .whereIn(
-            "seq",
-            failed.map((f) => f.seq),
-          )
-          .update({ published_at: null, attempts: trx.raw("attempts + 1"), last_error: failed[0]!.error });
-        relayFailures.inc(failed.length);
-        this.options.logger.warn({ failed: failed.length, err: failed[0]!.error }, "outbox rows not published; will retry");
-      }
-      const published = rows.length - failed.length;
-      relayPublished.inc(published);
-      this.relayed += published;
-      return { claimed: rows.length, published };
+  private relayBatch(): { published: Promise<BatchResult>; committed: Promise<void> } {
+    let acknowledged!: (result: BatchResult) => void;
+    const committed = this.options.db.transaction(async (trx) => {
+      acknowledged(await this.claimAndPublish(trx));
     });
+    const published = new Promise<BatchResult>((resolve, reject) => {
+      acknowledged = resolve;
+      committed.catch(reject);
+    });
+    return { published, committed };
+  }
+
+  private async claimAndPublish(trx: Transaction): Promise<BatchResult> {
+    const { batchSize } = this.options;
+    const claimed = await trx.raw<{ rows: OutboxRow[] }>(
+      `UPDATE outbox SET published_at = now()
+        WHERE seq IN (SELECT seq FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)
+        RETURNING seq, message_id, name, subject, payload, metadata`,
+      [batchSize],
+    );
+    // RETURNING keeps no order; publish in commit order
+    const rows = claimed.rows.sort((a, b) => a.seq - b.seq);
+    if (rows.length === 0) return { claimed: 0, published: 0 };
+
+    const outcomes = await this.publisher.publish(
+      rows.map((row) => ({ subject: row.subject, payload: row.payload, msgID: row.message_id, headers: toNatsHeaders(row) })),
+    );
+    const failed = rows.flatMap((row, i) => {
+      const error = outcomes[i];
+      return error === undefined ? [] : [{ seq: row.seq, error }];
+    });
+    if (failed.length > 0) {
+      await trx("outbox")
+        .whereIn(
+          "seq",
+          failed.map((f) => f.seq),
+        )
+        .update({ published_at: null, attempts: trx.raw("attempts + 1"), last_error: failed[0]!.error });
+      relayFailures.inc(failed.length);
+      this.options.logger.warn({ failed: failed.length, err: failed[0]!.error }, "outbox rows not published; will retry");
+    }
+    const published = rows.length - failed.length;
+    relayPublished.inc(published);
+    this.relayed += published;
+    return { claimed: rows.length, published };
   }
 
   private async listen(): Promise<void> {

@@ -153,3 +153,27 @@ export function inHandlerSpan<T>(delivery: HandlerTrace, work: () => Promise<T>)
     ),
   );
 }
+
+/**
+ * One span per message of a batch handled in one piece, each continuing its own message's trace
+ * (named as `inHandlerSpan` names it) and each ending with the batch's outcome; the work itself
+ * runs outside any of them, since it serves them all.
+ */
+export async function inHandlerSpans<T>(deliveries: HandlerTrace[], work: () => Promise<T>): Promise<T> {
+  const spans = deliveries.map(({ topic, handler, ...carrier }) =>
+    tracer.startSpan(
+      `topic: ${topic}, handler: ${handler}`,
+      { kind: SpanKind.CONSUMER, attributes: { topic, handler } },
+      contextFrom(carrier, ROOT_CONTEXT),
+    ),
+  );
+  const [first, ...rest] = spans;
+  try {
+    return await endWith(first!, work);
+  } catch (error) {
+    for (const span of rest) span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+    throw error;
+  } finally {
+    for (const span of rest) span.end();
+  }
+}
