@@ -13,6 +13,7 @@ import { errorMessage, isPermanent, PermanentError } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { messageDuration, messagesDeadLettered, messagesFailed, messagesProcessed } from "../observability/metrics.ts";
 import { MessageHeaders } from "./topology.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { inHandlerSpan, inHandlerSpans } from "../observability/tracing.ts";
 
 /** One message as a handler sees it, with what it needs to continue the trace and correlation. */
@@ -93,6 +94,12 @@ export interface Handled<C extends MessageContract = MessageContract> {
   payload: PayloadOf<C>;
   delivery: Delivery;
 }
+
+/** Pause before reopening a consume that ended or failed, so a lasting fault does not spin. */
+const REOPEN_DELAY_MS = 1_000;
+
+/** A handler still running after this many ack waits is logged once: it holds its message (and a handler slot). */
+const LONG_RUNNING_ACK_WAITS = 4;
 
 /** The durable consumer (and inbox and dead-letter handler name) of one service's handler. */
 export function durableName(service: string, handler: string): string {
@@ -187,9 +194,30 @@ export class MessageConsumer<C extends MessageContract> {
         if (!(await jsm.consumers.info(stream, durable).catch(() => null))) throw error;
       });
     }
-    const consumer = await js.consumers.get(stream, durable);
-    this.messages = await consumer.consume({ max_messages: concurrency });
-    this.loop = this.pump(this.messages);
+    this.messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: concurrency });
+    this.loop = this.pullUntilStopped(this.messages);
+  }
+
+  /**
+   * Pumps until stop(). The client library ends a consume on its own after some server answers; a
+   * durable nobody pulls from is a silent stall, so such an end is logged and the consume reopened.
+   */
+  private async pullUntilStopped(first: ConsumerMessages): Promise<void> {
+    const { js, stream, durable, concurrency, logger } = this.options;
+    let messages: ConsumerMessages | undefined = first;
+    while (!this.stopping) {
+      try {
+        if (!messages) this.messages = messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: concurrency });
+        await this.pump(messages);
+        if (this.stopping) return;
+        logger.error({ durable }, "the consumer stopped pulling on its own; reopening it");
+      } catch (error) {
+        if (this.stopping) return;
+        logger.error({ durable, err: errorMessage(error) }, "the consumer failed; reopening it");
+      }
+      messages = undefined;
+      await sleep(REOPEN_DELAY_MS, undefined, { ref: false });
+    }
   }
 
   /** Stops pulling, lets in-flight messages finish and hands back the ones not started. */
@@ -250,9 +278,7 @@ export class MessageConsumer<C extends MessageContract> {
     const labels = batch.map(({ msg }) => ({ topic: msg.subject, handler: handlerName }));
     const timers = labels.map((l) => messageDuration.startTimer(l));
     for (const l of labels) messagesProcessed.inc(l);
-    const heartbeat = setInterval(() => {
-      for (const { msg } of batch) msg.working();
-    }, this.options.ackWaitMs / 3);
+    const heartbeat = this.keepOurs(batch.map(({ msg }) => msg));
     try {
       if (batch.length > 0) {
         await inHandlerSpans(
@@ -271,14 +297,32 @@ export class MessageConsumer<C extends MessageContract> {
     await Promise.all(alone.map((msg) => this.process(msg)));
   }
 
+  /**
+   * Keeps messages ours while their handler runs (it may wait for a handler slot and a slow
+   * partner), and names a handler that runs far longer than any bounded wait allows: such a
+   * message is held, and its handler slot taken, until the handler ends. Clear it when done.
+   */
+  private keepOurs(msgs: JsMsg[]): NodeJS.Timeout {
+    const { ackWaitMs, handlerName, logger } = this.options;
+    const started = Date.now();
+    let named = false;
+    return setInterval(() => {
+      for (const msg of msgs) msg.working();
+      const runningMs = Date.now() - started;
+      if (named || runningMs < LONG_RUNNING_ACK_WAITS * ackWaitMs) return;
+      named = true;
+      const ids = msgs.map((msg) => msg.headers?.get(MessageHeaders.messageId) ?? String(msg.seq));
+      logger.warn({ handler: handlerName, message_ids: ids, running_ms: runningMs }, "handler still running; its messages are held");
+    }, ackWaitMs / 3);
+  }
+
   private async process(msg: JsMsg): Promise<void> {
     const { handlerName, logger, retry } = this.options;
     const delivery = toDelivery(msg);
     const labels = { topic: msg.subject, handler: handlerName };
     const endTimer = messageDuration.startTimer(labels);
     messagesProcessed.inc(labels);
-    // a handler may wait for a handler slot and a slow partner: keep the message ours meanwhile
-    const heartbeat = setInterval(() => msg.working(), this.options.ackWaitMs / 3);
+    const heartbeat = this.keepOurs([msg]);
     try {
       await inHandlerSpan({ ...delivery, ...labels }, () =>
         this.options.handle(decodePayload(this.options.contractOf(delivery), delivery.raw), delivery),
