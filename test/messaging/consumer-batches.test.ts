@@ -3,9 +3,9 @@ import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { TicketPrinted_v1 } from "../../contracts/index.ts";
-import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { ConsumerMixin, onBatch } from "../../mixins/consumer.mixin.ts";
 import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
+import { publishTicketsPrinted } from "../support/messages.ts";
 import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
 
 /**
@@ -52,16 +52,6 @@ test.after.always(async () => {
   await sys?.stop();
 });
 
-async function publishPrinted(ticketIds: string[]): Promise<void> {
-  await sys.node.runtime.db.transaction(async (trx) => {
-    for (const ticket_id of ticketIds)
-      await writeToOutbox(trx, sys.node.runtime.topology, {
-        contract: TicketPrinted_v1,
-        body: { ticket_id, file_name: `${ticket_id}.html` },
-      });
-  });
-}
-
 /** Starts the probe once the messages are in the stream: its new durable then gets them in one pull. */
 async function startProbe(name: string, probe: Probe): Promise<void> {
   sys.node.broker.createService(probeService(name, probe));
@@ -80,7 +70,7 @@ test.serial("messages that arrive together are handled in one call, each effect 
   const probe = newProbe();
   const tickets = Array.from({ length: 40 }, () => randomUUID());
   const before = await streamMessages();
-  await publishPrinted(tickets);
+  await publishTicketsPrinted(sys, tickets);
   await inStream(tickets.length, before);
   await startProbe("batchprobe", probe);
 
@@ -101,7 +91,7 @@ test.serial(
     probe.failing.add(failing);
     const others = Array.from({ length: 30 }, () => randomUUID());
     const before = await streamMessages();
-    await publishPrinted([...others.slice(0, 15), failing, ...others.slice(15)]);
+    await publishTicketsPrinted(sys, [...others.slice(0, 15), failing, ...others.slice(15)]);
     await inStream(others.length + 1, before);
     await startProbe("failprobe", probe);
 
@@ -137,9 +127,9 @@ test.serial("a malformed message never joins a batch: dead-lettered at once, the
   h.set("Tickets-Message-Name", "TicketPrinted_v1");
   const around = Array.from({ length: 20 }, () => randomUUID());
   const before = await streamMessages();
-  await publishPrinted(around.slice(0, 10));
+  await publishTicketsPrinted(sys, around.slice(0, 10));
   await js.publish(subject, JSON.stringify({ header: { id: "nope" }, ticket_id: 42 }), { msgID: malformedId, headers: h });
-  await publishPrinted(around.slice(10));
+  await publishTicketsPrinted(sys, around.slice(10));
   await inStream(around.length + 1, before);
   await startProbe("malformedprobe", probe);
 

@@ -3,8 +3,8 @@ import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
 import { TicketPrinted_v1 } from "../../contracts/index.ts";
 import type { MessageConsumer } from "../../lib/messaging/consumer.ts";
-import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
+import { publishTicketsPrinted } from "../support/messages.ts";
 import { eventually, startTestSystem, type TestSystem } from "../support/system.ts";
 
 /**
@@ -32,15 +32,9 @@ test.after.always(async () => {
   await sys?.stop();
 });
 
-async function publishPrinted(ticket_id: string): Promise<void> {
-  await sys.node.runtime.db.transaction((trx) =>
-    writeToOutbox(trx, sys.node.runtime.topology, { contract: TicketPrinted_v1, body: { ticket_id, file_name: `${ticket_id}.html` } }),
-  );
-}
-
 test.serial("a consume the client library ended on its own is reopened: later messages are handled, once each", async (t) => {
   const before = randomUUID();
-  await publishPrinted(before);
+  await publishTicketsPrinted(sys, [before]);
   await eventually(async () => handled.get(before) === 1 || undefined);
 
   const service = sys.node.broker.getLocalService("reopenprobe") as unknown as { consumers: MessageConsumer<typeof TicketPrinted_v1>[] };
@@ -49,7 +43,7 @@ test.serial("a consume the client library ended on its own is reopened: later me
   (consumer as unknown as { messages: { stop(): void } }).messages.stop();
 
   const after = randomUUID();
-  await publishPrinted(after);
+  await publishTicketsPrinted(sys, [after]);
   await eventually(async () => handled.get(after) === 1 || undefined);
   t.is(handled.get(before), 1);
   t.is(handled.get(after), 1);

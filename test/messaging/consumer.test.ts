@@ -3,9 +3,9 @@ import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { TicketPrinted_v1 } from "../../contracts/index.ts";
-import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import type { TicketsNode } from "../../node/start-node.ts";
 import { ConsumerMixin, on } from "../../mixins/consumer.mixin.ts";
+import { publishTicketsPrinted } from "../support/messages.ts";
 import { eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
 import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
 
@@ -49,23 +49,13 @@ test.after.always(async () => {
   await sys?.stop();
 });
 
-async function publishPrinted(ticketIds: string[]): Promise<void> {
-  await sys.node.runtime.db.transaction(async (trx) => {
-    for (const ticket_id of ticketIds)
-      await writeToOutbox(trx, sys.node.runtime.topology, {
-        contract: TicketPrinted_v1,
-        body: { ticket_id, file_name: `${ticket_id}-ticket.html` },
-      });
-  });
-}
-
 const deadLetters = (where: Record<string, unknown> = {}) =>
   sys.node.runtime.db("dead_letters").where({ handler: "probe-RecordPrinted", ...where });
 
 test.serial("a handler failing twice then succeeding applies its effect once", async (t) => {
   const ticket = randomUUID();
   probe.failFirst.set(ticket, 2);
-  await publishPrinted([ticket]);
+  await publishTicketsPrinted(sys, [ticket]);
   await eventually(() => probe.effects.get(ticket));
   await settle(500);
   t.is(probe.attempts.get(ticket), 3);
@@ -77,8 +67,8 @@ test.serial("a message failing every delivery is dead-lettered after the limit w
   const poison = randomUUID();
   probe.failFirst.set(poison, Infinity);
   const later = Array.from({ length: 20 }, () => randomUUID());
-  await publishPrinted([poison]);
-  await publishPrinted(later);
+  await publishTicketsPrinted(sys, [poison]);
+  await publishTicketsPrinted(sys, later);
 
   // later messages are handled while the poison one is still being retried
   await eventually(() => later.every((id) => probe.effects.get(id)?.length === 1));
@@ -106,7 +96,7 @@ test.serial("a malformed message is dead-lettered at once and does not block the
   h.set("Tickets-Message-Name", "TicketPrinted_v1");
   await js.publish(subject, JSON.stringify({ header: { id: "nope" }, ticket_id: 42 }), { msgID: messageId, headers: h });
   const behind = randomUUID();
-  await publishPrinted([behind]);
+  await publishTicketsPrinted(sys, [behind]);
 
   const letter = await eventually(() => deadLetters({ message_id: messageId }).first());
   t.is(letter.deliveries, 1, "no retries spent on a message that can never parse");
@@ -117,7 +107,7 @@ test.serial("a malformed message is dead-lettered at once and does not block the
 
 test.serial("two instances of a service split the messages of one durable, none handled twice", async (t) => {
   const tickets = Array.from({ length: 200 }, () => randomUUID());
-  await publishPrinted(tickets);
+  await publishTicketsPrinted(sys, tickets);
   await eventually(() => tickets.every((id) => probe.effects.has(id)), { timeoutMs: 30_000 });
   await settle(500);
   const handledBy = tickets.map((id) => probe.effects.get(id)!);
@@ -147,7 +137,7 @@ test.serial("a node stopping gracefully lets its in-flight message finish and ac
     },
   } as ServiceSchema);
   await leaving.broker.waitForServices("slowprobe");
-  await publishPrinted([ticket]);
+  await publishTicketsPrinted(sys, [ticket]);
   await eventually(() => slow.started.has(ticket));
   await leaving.stop();
   t.is(slow.finished.get(ticket), 1, "the in-flight handler ran to the end before the node stopped");
