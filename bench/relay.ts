@@ -21,7 +21,7 @@ import { OutboxRelay } from "../lib/messaging/relay.ts";
 import { createTopology, MessageHeaders, type Topology } from "../lib/messaging/topology.ts";
 import { createTestDatabase, removeNamespace, uniqueName } from "../test/support/system.ts";
 import { infrastructure } from "../test/support/infrastructure.ts";
-import { machine, median, pidsMatching, processCpuMs, report, round, sleep, verdict } from "./support.ts";
+import { cpuSpent, machine, median, report, round, sampleCpu, sleep, verdict } from "./support.ts";
 
 const rows = Number(process.env.BENCH_RELAY_ROWS ?? 20_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -68,41 +68,19 @@ async function fillOutbox(db: Database, topology: Topology): Promise<void> {
   }
 }
 
-interface CpuSnapshot {
-  node: number;
-  nats: number;
-  postgres: Map<number, number>;
-}
-
 /**
  * CPU used by this process, the NATS server and the Postgres backends serving the bench database,
  * per 1000 messages of a phase: on a small machine all three share the cores, so this is what
  * bounds the rates. The NATS server is shared, so its figure includes whatever else ran meanwhile.
  */
 function cpuMeter(db: Database, databaseName: string, natsUrl: string) {
-  const natsPort = new URL(natsUrl.includes("://") ? natsUrl : `nats://${natsUrl}`).port || "4222";
-  const natsPid = pidsMatching("nats-server", `-p ${natsPort}`)[0];
-  const snapshot = async (): Promise<CpuSnapshot> => {
-    const { rows: backends } = await db.raw("SELECT pid FROM pg_stat_activity WHERE datname = ?", [databaseName]);
-    const usage = process.cpuUsage();
-    return {
-      node: (usage.user + usage.system) / 1000,
-      nats: natsPid ? processCpuMs(natsPid) : NaN,
-      postgres: new Map(backends.map(({ pid }: { pid: number }) => [pid, processCpuMs(pid)])),
-    };
-  };
   return {
     async measure<T>(phase: () => Promise<T>): Promise<{ result: T; perThousand: string }> {
-      const before = await snapshot();
+      const before = await sampleCpu(db, databaseName, { natsUrl });
       const result = await phase();
-      const after = await snapshot();
-      let postgres = 0;
-      for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? 0);
+      const spent = cpuSpent(before, await sampleCpu(db, databaseName, { natsUrl }));
       const per = (ms: number) => round((ms * 1000) / rows);
-      return {
-        result,
-        perThousand: `node ${per(after.node - before.node)}, nats-server ${per(after.nats - before.nats)}, postgres ${per(postgres)}`,
-      };
+      return { result, perThousand: `node ${per(spent.node)}, nats-server ${per(spent.nats)}, postgres ${per(spent.postgres)}` };
     },
   };
 }

@@ -95,18 +95,18 @@ const serverCpuMs = (...cmdline: string[]) => pidsMatching(...cmdline).reduce((s
 
 /** The servers are told apart by the port in their command line (`nats-server … -p 4222 …`, `redis-server 127.0.0.1:6379`). */
 export async function sampleCpu(
-  db: Parameters<typeof postgresBackends>[0],
-  database: string,
-  servers: { natsUrl: string; redisUrl: string },
+  db: Parameters<typeof postgresBackends>[0] | undefined,
+  database: string | undefined,
+  servers: { natsUrl?: string; redisUrl?: string } = {},
 ): Promise<CpuSample> {
   const usage = process.cpuUsage();
-  const postgres = new Map((await postgresBackends(db, database)).map((pid) => [pid, processCpuMs(pid)]));
+  const backends = db && database ? await postgresBackends(db, database) : [];
   const portOf = (url: string, fallback: string) => new URL(url.split(",")[0]!.includes("://") ? url : `nats://${url}`).port || fallback;
   return {
     node: (usage.user + usage.system) / 1000,
-    postgres,
-    nats: serverCpuMs("nats-server", `-p ${portOf(servers.natsUrl, "4222")} `),
-    redis: serverCpuMs("redis-server", `:${portOf(servers.redisUrl, "6379")}`),
+    postgres: new Map(backends.map((pid) => [pid, processCpuMs(pid)])),
+    nats: servers.natsUrl ? serverCpuMs("nats-server", `-p ${portOf(servers.natsUrl, "4222")} `) : 0,
+    redis: servers.redisUrl ? serverCpuMs("redis-server", `:${portOf(servers.redisUrl, "6379")}`) : 0,
   };
 }
 
@@ -130,14 +130,10 @@ export async function cpuDuring<T>(
   database: string | undefined,
   phase: () => Promise<T>,
 ): Promise<{ result: T; nodeMs: number; postgresMs: number; wallMs: number }> {
-  const backends = async () => (db ? postgresBackends(db, database!) : []);
-  const pgBefore = new Map((await backends()).map((pid) => [pid, processCpuMs(pid)]));
-  const before = process.cpuUsage();
+  const before = await sampleCpu(db, database);
   const started = performance.now();
   const result = await phase();
   const wallMs = performance.now() - started;
-  const used = process.cpuUsage(before);
-  let postgresMs = 0;
-  for (const pid of await backends()) postgresMs += processCpuMs(pid) - (pgBefore.get(pid) ?? 0);
-  return { result, nodeMs: (used.user + used.system) / 1000, postgresMs, wallMs };
+  const spent = cpuSpent(before, await sampleCpu(db, database));
+  return { result, nodeMs: spent.node, postgresMs: spent.postgres, wallMs };
 }

@@ -159,7 +159,7 @@ export class MessageConsumer<C extends MessageContract> {
   constructor(private readonly options: ConsumerOptions<C>) {}
 
   async start(): Promise<void> {
-    const { jsm, js, stream, durable, subject, ackWaitMs, concurrency } = this.options;
+    const { jsm, stream, durable, subject, ackWaitMs, concurrency } = this.options;
     const config = {
       durable_name: durable,
       filter_subject: subject,
@@ -194,8 +194,7 @@ export class MessageConsumer<C extends MessageContract> {
         if (!(await jsm.consumers.info(stream, durable).catch(() => null))) throw error;
       });
     }
-    this.messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: concurrency });
-    this.loop = this.pullUntilStopped(this.messages);
+    this.loop = this.pullUntilStopped(await this.openConsume());
   }
 
   /**
@@ -203,11 +202,11 @@ export class MessageConsumer<C extends MessageContract> {
    * durable nobody pulls from is a silent stall, so such an end is logged and the consume reopened.
    */
   private async pullUntilStopped(first: ConsumerMessages): Promise<void> {
-    const { js, stream, durable, concurrency, logger } = this.options;
+    const { durable, logger } = this.options;
     let messages: ConsumerMessages | undefined = first;
     while (!this.stopping) {
       try {
-        if (!messages) this.messages = messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: concurrency });
+        messages ??= await this.openConsume();
         await this.pump(messages);
         if (this.stopping) return;
         logger.error({ durable }, "the consumer stopped pulling on its own; reopening it");
@@ -218,6 +217,12 @@ export class MessageConsumer<C extends MessageContract> {
       messages = undefined;
       await sleep(REOPEN_DELAY_MS, undefined, { ref: false });
     }
+  }
+
+  private async openConsume(): Promise<ConsumerMessages> {
+    const { js, stream, durable, concurrency } = this.options;
+    this.messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: concurrency });
+    return this.messages;
   }
 
   /** Stops pulling, lets in-flight messages finish and hands back the ones not started. */
