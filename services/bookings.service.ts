@@ -44,8 +44,8 @@ const BookingsService: TicketsServiceSchema = {
   subscriptions: {
     /**
      * Dead Nation takes no idempotency key, so a booking reaches it at most once (docs/slow-partners.md):
-     * each attempt is on record before the call, and one that ended in doubt (no answer, a reset)
-     * parks the booking in the dead letters instead of booking again; an operator checks with Dead
+     * each attempt is on record before the call, and one that ended in doubt (no answer, a reset, a
+     * 500/502/504 that may follow the booking) parks the booking in the dead letters instead of booking again; an operator checks with Dead
      * Nation, then replays it (books) or drops it. A clean refusal closes its attempt and is retried.
      */
     BookPlaceInDeadNation: on(
@@ -71,7 +71,7 @@ const BookingsService: TicketsServiceSchema = {
 
 function bookingInDoubt(bookingId: string): PermanentError {
   return new PermanentError(
-    `booking ${bookingId} may already be at Dead Nation: an earlier attempt got no answer. ` +
+    `booking ${bookingId} may already be at Dead Nation: an earlier attempt ended without an answer it can trust. ` +
       "Check with Dead Nation, then replay this dead letter to book it, or drop it if Dead Nation has it",
   );
 }

@@ -14,9 +14,17 @@ export type Endpoint =
 export interface EndpointPolicy {
   /** Statuses that say the request itself is wrong: dead-letter at once. Every other failure is retried. */
   permanent: readonly number[];
-  /** An error answer means the partner did nothing, so a later attempt may send the call again. */
-  errorAnswerLeftNoEffect: boolean;
+  /** Whether this error answer proves the partner did nothing, so a later attempt may send the call again. */
+  errorAnswerLeftNoEffect(status: number): boolean;
 }
+
+const NEVER = () => false;
+const ALWAYS = () => true;
+/**
+ * Dead Nation answers after deciding, so its refusals (4xx, 503, 429) are trusted. A 500 may come
+ * after its write, and a gateway's 502/504 means it gave up on an upstream that may have booked.
+ */
+const DECIDED_UNLESS_SERVER_BROKE = (status: number) => ![500, 502, 504].includes(status);
 
 /**
  * Only a malformed request is permanent. 401/403 (an expired or rotated credential), 404 (a record the
@@ -25,14 +33,13 @@ export interface EndpointPolicy {
 const REQUEST_IS_WRONG = [400, 405, 413, 414, 415, 422] as const;
 
 export const ENDPOINT_POLICIES: Record<Endpoint, EndpointPolicy> = {
-  "receipts.issue": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: false },
-  "receipts.void": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: false },
-  "payments.refund": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: false },
-  // Dead Nation answers only after deciding: its error answers are refusals, never lost bookings
-  "deadNation.book": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: true },
-  "files.put": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: false },
-  "spreadsheets.appendRow": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: false },
-  "spreadsheets.rows": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: true },
+  "receipts.issue": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: NEVER },
+  "receipts.void": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: NEVER },
+  "payments.refund": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: NEVER },
+  "deadNation.book": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: DECIDED_UNLESS_SERVER_BROKE },
+  "files.put": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: NEVER },
+  "spreadsheets.appendRow": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: NEVER },
+  "spreadsheets.rows": { permanent: REQUEST_IS_WRONG, errorAnswerLeftNoEffect: ALWAYS },
 };
 
 export function isPermanentStatus(endpoint: Endpoint, status: number | undefined): boolean {

@@ -19,7 +19,7 @@ export class GatewayError extends Error {
   readonly permanent: boolean;
   /**
    * True when the partner cannot have acted on the call: it was never sent (connection refused, the
-   * circuit open) or the endpoint's error answers are refusals. A timeout or reset stays in doubt.
+   * circuit open) or the endpoint trusts this error answer as a refusal. A timeout or reset stays in doubt.
    */
   readonly leftNoEffect: boolean;
   /** First characters of the response body, for logs. */
@@ -50,7 +50,7 @@ export class GatewayError extends Error {
     this.leftNoEffect =
       init.kind === "circuit_open" ||
       (init.kind === "network" && init.detail === "ECONNREFUSED") ||
-      (init.kind === "http" && ENDPOINT_POLICIES[init.endpoint].errorAnswerLeftNoEffect);
+      (init.kind === "http" && init.status !== undefined && ENDPOINT_POLICIES[init.endpoint].errorAnswerLeftNoEffect(init.status));
   }
 }
 
