@@ -111,6 +111,11 @@ export const EnvSchema = z.object({
   CONSUMER_ACK_WAIT_MS: positiveInt(30_000),
   CONSUMER_CONCURRENCY: positiveInt(16),
   GATEWAY_TIMEOUT_MS: positiveInt(5_000),
+  /**
+   * After a call that went unanswered, how long the partner is given to finish applying it before a
+   * later attempt of the same effect reads it back or calls again (handlers with attempt records).
+   */
+  GATEWAY_SETTLE_MS: positiveInt(15_000),
   /** Consecutive outage answers (no answer, 5xx, 429) after which a partner gets no calls for a cool-down. */
   GATEWAY_BREAKER_FAILURES: positiveInt(5),
   GATEWAY_BREAKER_COOLDOWN_MS: positiveInt(1_000),

@@ -21,3 +21,8 @@ export function errorMessage(error: unknown): string {
 export function leftNoEffect(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { leftNoEffect?: unknown }).leftNoEffect === true;
 }
+
+/** The error says a request went out and no answer came back: the other side may still be applying it. */
+export function wentUnanswered(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { unanswered?: unknown }).unanswered === true;
+}

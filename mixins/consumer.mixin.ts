@@ -2,7 +2,8 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import { contractsByName, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
 import { MessageConsumer, decodePayload, durableName, retryPolicyOf, type Delivery, type Handled } from "../lib/messaging/consumer.ts";
 import type { Transaction } from "../lib/database/db.ts";
-import { errorMessage, leftNoEffect, PermanentError } from "../lib/errors.ts";
+import { errorMessage, leftNoEffect, PermanentError, wentUnanswered } from "../lib/errors.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/messaging/dead-letters.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { inHandlerSpan } from "../lib/observability/tracing.ts";
@@ -112,6 +113,14 @@ function contractOf(subscription: Subscription, delivery: Delivery): MessageCont
   return contractNamed(subscription.message === EVERY_EVENT ? delivery.name : subscription.message);
 }
 
+/** What the record of earlier attempts tells this one. */
+interface Attempt {
+  earlierAttempt: boolean;
+  firstAttemptMemo?: string;
+  /** When an earlier attempt's call went unanswered. */
+  unansweredAt?: Date;
+}
+
 /**
  * Opens an attempt of (handler, key), committed before the attempt's transaction so it outlives an
  * attempt that dies after its gateway call; says whether an earlier one is still open, and its memo.
@@ -121,14 +130,31 @@ async function openAttempt(
   handler: string,
   key: string,
   memo: string | undefined,
-): Promise<{ earlierAttempt: boolean; firstAttemptMemo?: string }> {
+): Promise<Attempt> {
   const [row] = await runtime
     .db("handler_attempts")
     .insert({ handler, key, memo })
     .onConflict(["handler", "key"])
     .merge({ open_attempts: runtime.db.raw("handler_attempts.open_attempts + 1") })
-    .returning(["memo", "open_attempts"]);
-  return { earlierAttempt: row.open_attempts > 1, firstAttemptMemo: row.memo ?? memo };
+    .returning(["memo", "open_attempts", "unanswered_at"]);
+  return { earlierAttempt: row.open_attempts > 1, firstAttemptMemo: row.memo ?? memo, unansweredAt: row.unanswered_at ?? undefined };
+}
+
+/** The attempt's call went unanswered: the partner may still be applying it (see `settle`). */
+async function markUnanswered(runtime: Runtime, handler: string, key: string): Promise<void> {
+  await runtime.db("handler_attempts").where({ handler, key }).update({ unanswered_at: runtime.db.fn.now() });
+}
+
+/**
+ * Gives a partner `GATEWAY_SETTLE_MS` after an earlier attempt's call went unanswered before this
+ * attempt reads it back or calls again: a read-back that runs while the first request is still
+ * being applied finds nothing and the effect happens twice. The wait holds neither a handler slot
+ * nor a connection, and the consumer keeps the message ours meanwhile.
+ */
+async function settle(runtime: Runtime, unansweredAt: Date | undefined): Promise<void> {
+  if (!unansweredAt) return;
+  const remainingMs = unansweredAt.getTime() + runtime.config.GATEWAY_SETTLE_MS - Date.now();
+  if (remainingMs > 0) await sleep(remainingMs);
 }
 
 /** Closes an attempt the partner provably did not act on: later attempts need not treat it as in doubt. */
@@ -177,15 +203,18 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         const key = subscription.inbox === "message" ? delivery.messageId : subscription.inbox(payload as never, delivery);
         const inboxName = durableName(this.name, handler);
         const { recordAttempts } = subscription;
-        const attempt = recordAttempts
+        const attempt: Attempt = recordAttempts
           ? await openAttempt(runtime, inboxName, key, typeof recordAttempts === "function" ? recordAttempts(payload as never) : undefined)
           : { earlierAttempt: delivery.deliveryCount > 1 };
+        const { unansweredAt, ...earlier } = attempt;
+        await settle(runtime, unansweredAt);
         try {
           await runtime.handlerSlots.run(() =>
-            this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...attempt }),
+            this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...earlier }),
           );
         } catch (error) {
           if (recordAttempts && leftNoEffect(error)) await closeAttempt(runtime, inboxName, key);
+          else if (recordAttempts && wentUnanswered(error)) await markUnanswered(runtime, inboxName, key);
           throw error;
         }
       },

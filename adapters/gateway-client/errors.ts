@@ -22,6 +22,8 @@ export class GatewayError extends Error {
    * circuit open) or the endpoint trusts this error answer as a refusal. A timeout or reset stays in doubt.
    */
   readonly leftNoEffect: boolean;
+  /** True when the request went out and no answer came (a timeout, a reset): the partner may still apply it. */
+  readonly unanswered: boolean;
   /** First characters of the response body, for logs. */
   readonly bodyExcerpt: string;
 
@@ -47,6 +49,7 @@ export class GatewayError extends Error {
     this.path = init.path;
     this.bodyExcerpt = excerpt;
     this.permanent = init.kind === "http" && isPermanentStatus(init.endpoint, init.status);
+    this.unanswered = init.kind === "timeout" || (init.kind === "network" && init.detail !== "ECONNREFUSED");
     this.leftNoEffect =
       init.kind === "circuit_open" ||
       (init.kind === "network" && init.detail === "ECONNREFUSED") ||

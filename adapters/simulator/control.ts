@@ -43,6 +43,7 @@ const FaultBody = z.object({
   times: z.number().int().positive("must be a positive integer").default(1),
   status: z.number().int().min(100, "must be an HTTP status").max(599, "must be an HTTP status").default(500),
   after_effect: z.boolean().optional(),
+  delay_ms: z.number().int().nonnegative("must be a non-negative integer").optional(),
 });
 
 const LatencyBody = z.object({ ms: z.number().nonnegative("must be a non-negative number") });
@@ -76,8 +77,8 @@ const commands: Record<string, (c: Controls, raw: string) => Reply> = {
     return { status: 200, body: {} };
   },
   "/_simulator/faults": (c, raw) => {
-    const { method, path, regex, times, status, after_effect } = parseBody(FaultBody, raw);
-    c.failNext({ method, path: regex ? pattern(path) : path }, times, status, { afterEffect: after_effect });
+    const { method, path, regex, times, status, after_effect, delay_ms } = parseBody(FaultBody, raw);
+    c.failNext({ method, path: regex ? pattern(path) : path }, times, status, { afterEffect: after_effect, delayMs: delay_ms });
     return { status: 201, body: { faults: c.faults.list() } };
   },
   "/_simulator/latency": (c, raw) => {

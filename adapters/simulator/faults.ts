@@ -9,6 +9,8 @@ export interface FaultMatch {
 export interface FaultOptions {
   /** Apply the effect first, then answer with the fault status (a "lost response"). */
   afterEffect?: boolean;
+  /** Wait this long before acting and answering: a client that gives up first leaves the partner still applying it. */
+  delayMs?: number;
 }
 
 interface Fault {
@@ -17,6 +19,7 @@ interface Fault {
   remaining: number;
   status: number;
   afterEffect: boolean;
+  delayMs: number;
 }
 
 export interface FaultBook {
@@ -33,7 +36,7 @@ export function createFaultBook(): FaultBook {
   return {
     add(match, times, status, options) {
       const method = match.method?.toUpperCase();
-      faults.push({ method, path: match.path, remaining: times, status, afterEffect: options.afterEffect ?? false });
+      faults.push({ method, path: match.path, remaining: times, status, afterEffect: options.afterEffect ?? false, delayMs: options.delayMs ?? 0 });
     },
     take(method, path) {
       const fault = faults.find((f) => matches(f, method, path));

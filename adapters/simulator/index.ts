@@ -139,7 +139,7 @@ async function onRequest(gateway: Gateway, req: IncomingMessage, res: ServerResp
   try {
     raw = await readBody(req);
     if (!isControl && controls.latencyMs() > 0) await setTimeout(controls.latencyMs(), undefined, { signal: gateway.closing });
-    reply = isControl ? control(controls, method, path, raw) : dispatch(gateway, req, method, path, raw);
+    reply = isControl ? control(controls, method, path, raw) : await dispatch(gateway, req, method, path, raw);
   } catch (err) {
     reply = failureReply(err, gateway.closing);
   }
@@ -152,10 +152,11 @@ async function onRequest(gateway: Gateway, req: IncomingMessage, res: ServerResp
 }
 
 /** The partner's answer, unless a fault takes the call before (or after) its effect. */
-function dispatch(gateway: Gateway, req: IncomingMessage, method: string, path: string, raw: string): Reply {
+async function dispatch(gateway: Gateway, req: IncomingMessage, method: string, path: string, raw: string): Promise<Reply> {
   const route = gateway.routes.find((r) => r.method === method && r.pattern.test(path));
   if (!route) return errorReply(404, `no route ${method} ${path}`);
   const fault = gateway.controls.faults.take(method, path);
+  if (fault?.delayMs) await setTimeout(fault.delayMs, undefined, { signal: gateway.closing });
   if (fault && !fault.afterEffect) return injectedReply(fault);
   const reply = route.handle({ segment: decodeSegment(path.match(route.pattern)![1]), raw, headers: req.headers });
   return fault ? injectedReply(fault) : reply;

@@ -44,6 +44,8 @@ const clusterTestDefaults = {
   HANDLER_POOL_MAX: "6",
   CONSUMER_ACK_WAIT_MS: "3000",
   GATEWAY_TIMEOUT_MS: "1000",
+  // a partner given up on may still be applying the call; its read-back waits this long (overloaded, it lags)
+  GATEWAY_SETTLE_MS: "3000",
   OUTBOX_POLL_MS: "200",
   // other test files run beside this one; Postgres allows 100 connections in all
   POSTGRES_POOL_MAX: "8",

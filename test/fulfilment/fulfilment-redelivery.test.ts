@@ -104,6 +104,31 @@ for (const [status, sheet, handler] of [
   });
 
   test.serial(
+    `${handler}: an append that timed out while the partner was still applying it is read back only once the partner settled: one row in ${sheet}`,
+    async (t) => {
+      const ticket = ticketWith(status);
+      const rowsPath = `/spreadsheets-api/sheets/${sheet}/rows`;
+      // the partner applies the append only after the client gave up on it (and after the redelivery's backoff)
+      const appliedAfterMs = sys.config.GATEWAY_TIMEOUT_MS + 600;
+      t.true(appliedAfterMs < sys.config.GATEWAY_TIMEOUT_MS + sys.config.GATEWAY_SETTLE_MS);
+      // 202 marks the delayed call in the simulator's log; the client gave up on it long before
+      sys.sim.failNext({ method: "POST", path: rowsPath }, 1, 202, { afterEffect: true, delayMs: appliedAfterMs });
+      await post(ticket);
+      await eventually(() => handled(sys, `tickets-${handler}`, ticket.ticket_id));
+      await eventually(() => sys.sim.state.calls.some((call) => call.path === rowsPath && call.status === 202));
+      await eventually(() => quiet(sys));
+
+      t.deepEqual(rowsFor(sys, sheet, ticket.ticket_id), [[ticket.ticket_id, "redelivery@example.com", "42.00", "EUR"]]);
+      const sheetCalls = sys.sim.state.calls.filter((call) => call.path === rowsPath).slice(-2);
+      t.deepEqual(
+        sheetCalls.map((call) => `${call.method} ${call.status}`),
+        ["POST 202", "GET 200"],
+        "the redelivery waited for the partner, read the row back and did not append it again",
+      );
+    },
+  );
+
+  test.serial(
     `${handler}: another copy of the ticket's message, sent after an attempt left its append in doubt, reads the sheet back: one row in ${sheet}`,
     async (t) => {
       const ticket = ticketWith(status);

@@ -51,6 +51,8 @@ const faultDefaults: Record<string, string> = {
   // simulator shares this machine's two cores with every node, and a Postgres restart's retry storm
   // can hold its answers past one second. Slow partners are their own tests' subject.
   GATEWAY_TIMEOUT_MS: "2000",
+  // a partner given up on may still be applying the call; its read-back waits this long (overloaded, it lags)
+  GATEWAY_SETTLE_MS: "3000",
   OUTBOX_POLL_MS: "200",
   REQUEST_TIMEOUT_MS: "5000",
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
