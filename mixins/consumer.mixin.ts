@@ -125,12 +125,7 @@ interface Attempt {
  * Opens an attempt of (handler, key), committed before the attempt's transaction so it outlives an
  * attempt that dies after its gateway call; says whether an earlier one is still open, and its memo.
  */
-async function openAttempt(
-  runtime: Runtime,
-  handler: string,
-  key: string,
-  memo: string | undefined,
-): Promise<Attempt> {
+async function openAttempt(runtime: Runtime, handler: string, key: string, memo: string | undefined): Promise<Attempt> {
   const [row] = await runtime
     .db("handler_attempts")
     .insert({ handler, key, memo })

@@ -36,7 +36,14 @@ export function createFaultBook(): FaultBook {
   return {
     add(match, times, status, options) {
       const method = match.method?.toUpperCase();
-      faults.push({ method, path: match.path, remaining: times, status, afterEffect: options.afterEffect ?? false, delayMs: options.delayMs ?? 0 });
+      faults.push({
+        method,
+        path: match.path,
+        remaining: times,
+        status,
+        afterEffect: options.afterEffect ?? false,
+        delayMs: options.delayMs ?? 0,
+      });
     },
     take(method, path) {
       const fault = faults.find((f) => matches(f, method, path));
