@@ -12,7 +12,8 @@ import {
   type PayloadOf,
 } from "../contracts/index.ts";
 import { durableName } from "../lib/messaging/consumer.ts";
-import type { Database, Transaction } from "../lib/database/db.ts";
+import { type Database, isLockConflict, type Transaction } from "../lib/database/db.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { keysetPage, positionOf } from "../lib/database/keyset.ts";
 import { cutPage, type Page } from "../lib/http/pagination.ts";
 import { errorMessage, PermanentError } from "../lib/errors.ts";
@@ -513,7 +514,14 @@ async function lakeEvents(trx: Transaction, narrow: (query: Knex.QueryBuilder) =
   return query;
 }
 
-/** Applies events one by one; a failing event is rolled back to its savepoint, logged and skipped. */
+/** Tries of one event that loses a lock conflict with live consumers before the replay gives up on it. */
+const LOCK_CONFLICT_TRIES = 6;
+
+/**
+ * Applies events one by one; a failing event is rolled back to its savepoint, logged and skipped.
+ * An event that lost a lock conflict (a live consumer's transaction holds its booking: a deadlock
+ * victim, a lock timeout) is tried again after a pause, as skipping it would lose it from the table.
+ */
 async function replay(trx: Transaction, events: LakeEvent[], logger: Logger, table: string): Promise<{ applied: number; skipped: number }> {
   let applied = 0;
   let skipped = 0;
@@ -524,7 +532,15 @@ async function replay(trx: Transaction, events: LakeEvent[], logger: Logger, tab
     const parsed = contract.schema.safeParse(event.event_payload);
     try {
       if (!parsed.success) throw new PermanentError(`payload breaks contract ${contract.name}`);
-      await trx.transaction((savepoint) => apply(savepoint, parsed.data, table));
+      for (let tries = 1; ; tries++) {
+        try {
+          await trx.transaction((savepoint) => apply(savepoint, parsed.data, table));
+          break;
+        } catch (error) {
+          if (!isLockConflict(error) || tries >= LOCK_CONFLICT_TRIES) throw error;
+          await sleep(50 * 2 ** tries);
+        }
+      }
       applied++;
     } catch (error) {
       skipped++;

@@ -78,6 +78,13 @@ export function sessionLimitsOf(config: {
   };
 }
 
+/** SQLSTATEs of a statement that lost a lock conflict (deadlock victim, serialization failure, lock timeout): trying again can succeed. */
+const LOCK_CONFLICTS = new Set(["40P01", "40001", "55P03"]);
+
+export function isLockConflict(error: unknown): boolean {
+  return typeof error === "object" && error !== null && LOCK_CONFLICTS.has((error as { code?: string }).code ?? "");
+}
+
 const firstLine = (message: string) => String(message).split("\n")[0];
 
 /** Arbitrary constant; every node takes this advisory lock so only one migrates at a time. */

@@ -1,5 +1,7 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
+import { setTimeout } from "node:timers/promises";
+import { createDatabase } from "../../lib/database/db.ts";
 import { OpsBookingView } from "../../contracts/http.ts";
 import {
   OPS_TABLE,
@@ -242,4 +244,65 @@ test.serial("an event stamped early that reaches the data lake after the ordered
   t.true(finished.done);
   const rebuilt = await db()(REBUILD_TABLE).where("booking_id", lateBookingId).first("payload");
   t.truthy(rebuilt, "the late event is in the rebuilt read model");
+});
+
+test.serial("a replayed event that waits on a live transaction past the lock timeout is tried again, not skipped", async (t) => {
+  await eventually(() => quiet(sys));
+  const lakeTemplate = async (name: string) => (await db()("events").where("event_name", name).first("event_payload")).event_payload;
+  const bookingId = randomUUID();
+  const ticketId = randomUUID();
+  const made = await lakeTemplate("BookingMade_v1");
+  const confirmed = await lakeTemplate("TicketBookingConfirmed_v1");
+  const events = [
+    { ...made, header: { ...made.header, id: randomUUID() }, booking_id: bookingId },
+    { ...confirmed, header: { ...confirmed.header, id: randomUUID() }, booking_id: bookingId, ticket_id: ticketId },
+  ];
+  const toLake = (event: (typeof events)[number], eventName: string) =>
+    db()("events").insert({
+      event_id: event.header.id,
+      published_at: event.header.published_at,
+      event_name: eventName,
+      event_payload: event,
+    });
+  const impatient = createDatabase(sys.config.POSTGRES_URL, { max: 4 }, undefined, {
+    statementTimeoutMs: 30_000,
+    lockTimeoutMs: 100,
+    idleInTransactionTimeoutMs: 60_000,
+  });
+  t.teardown(async () => {
+    await db()("events")
+      .whereIn(
+        "event_id",
+        events.map((e) => e.header.id),
+      )
+      .delete();
+    await db()(OPS_TABLE).where("booking_id", bookingId).delete();
+    await impatient.destroy();
+  });
+  await toLake(events[0]!, "BookingMade_v1");
+  let live: Promise<unknown> | undefined;
+  const finished = await rebuildOpsReadModel(impatient, {
+    restart: true,
+    dataLake: {
+      mark: async () => 0,
+      // A live consumer applied the confirmation to the old table just before the swap; it reaches the lake
+      // only now, so only the re-apply after the swap brings it to the new table, while another live
+      // transaction holds the booking for longer than the rebuild's lock timeout.
+      async reached() {
+        await toLake(events[1]!, "TicketBookingConfirmed_v1");
+        let locked!: () => void;
+        const holding = new Promise<void>((resolve) => (locked = resolve));
+        live = db().transaction(async (trx) => {
+          await trx(OPS_TABLE).where("booking_id", bookingId).forUpdate().first();
+          locked();
+          await setTimeout(800);
+        });
+        await holding;
+      },
+    },
+  });
+  await live;
+  t.like(finished, { done: true, lakeCaughtUp: true });
+  const document = toView((await db()(OPS_TABLE).where("booking_id", bookingId).first("payload")).payload);
+  t.truthy(document.tickets[ticketId], "the confirmation the live transaction held up is in the live table");
 });
