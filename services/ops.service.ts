@@ -22,15 +22,21 @@ import {
 } from "./ops.read-model.ts";
 import type { Transaction } from "../lib/database/db.ts";
 import type { Logger } from "../lib/observability/logger.ts";
-import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
+import { ConsumerMixin, onBatch } from "../mixins/consumer.mixin.ts";
 import { showSales } from "./ops.sales.ts";
 import type { DatabaseMethods } from "../mixins/database.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 
-/** A subscription body: one event, one transaction, one locked booking. */
+/**
+ * A subscription body: the events that arrive together, applied in order in one transaction, each
+ * locking its booking. A batch that fails (an event before its booking, a deadlock with another
+ * batch) is applied again event by event, each in a transaction of its own.
+ */
 function update<E>(apply: (trx: Transaction, event: E) => Promise<void>) {
-  return async function (this: DatabaseMethods, event: E) {
-    await this.transaction((trx) => apply(trx, event));
+  return async function (this: DatabaseMethods, batch: { payload: E }[]) {
+    await this.transaction(async (trx) => {
+      for (const { payload } of batch) await apply(trx, payload);
+    });
   };
 }
 
@@ -96,13 +102,13 @@ const OpsService: TicketsServiceSchema = {
   },
 
   subscriptions: {
-    "ops_read_model.OnBookingMade": on(BookingMade_v1, update(applyToOpsReadModel.bookingMade)),
-    "ops_read_model.OnTicketBookingConfirmed": on(TicketBookingConfirmed_v1, update(applyToOpsReadModel.ticketConfirmed)),
-    "ops_read_model.OnTicketPrinted": on(TicketPrinted_v1, update(applyToOpsReadModel.ticketPrinted)),
-    "ops_read_model.OnTicketReceiptIssued": on(TicketReceiptIssued_v1, update(applyToOpsReadModel.ticketReceiptIssued)),
-    "ops_read_model.OnTicketRefunded": on(TicketRefunded_v1, update(applyToOpsReadModel.ticketRefunded)),
+    "ops_read_model.OnBookingMade": onBatch(BookingMade_v1, update(applyToOpsReadModel.bookingMade)),
+    "ops_read_model.OnTicketBookingConfirmed": onBatch(TicketBookingConfirmed_v1, update(applyToOpsReadModel.ticketConfirmed)),
+    "ops_read_model.OnTicketPrinted": onBatch(TicketPrinted_v1, update(applyToOpsReadModel.ticketPrinted)),
+    "ops_read_model.OnTicketReceiptIssued": onBatch(TicketReceiptIssued_v1, update(applyToOpsReadModel.ticketReceiptIssued)),
+    "ops_read_model.OnTicketRefunded": onBatch(TicketRefunded_v1, update(applyToOpsReadModel.ticketRefunded)),
     /** Not in the original system, which never showed cancellations. */
-    "ops_read_model.OnTicketBookingCanceled": on(TicketBookingCanceled_v1, update(applyToOpsReadModel.ticketCanceled)),
+    "ops_read_model.OnTicketBookingCanceled": onBatch(TicketBookingCanceled_v1, update(applyToOpsReadModel.ticketCanceled)),
   },
 };
 
