@@ -13,7 +13,7 @@ import { oncePerKey, reply, requestHash } from "../lib/http/idempotency.ts";
 import { replyPage } from "../lib/http/pagination.ts";
 import type { RequestMeta } from "../lib/http/request-meta.ts";
 import type { OutboxMessage } from "../lib/messaging/outbox.ts";
-import { ConsumerMixin, on, onBatch, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
+import { ConsumerMixin, on, onBatch, onIdempotentCall, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 import { claimRefund } from "./refund-claims.repository.ts";
@@ -81,24 +81,21 @@ const TicketsService: TicketsServiceSchema = {
       { inbox: perTicket, recordAttempts: true },
     ),
 
-    PrintTicket: on(
+    // The files API stores a file once (a second upload answers 409, which counts as printed).
+    PrintTicket: onIdempotentCall(
       TicketBookingConfirmed_v1,
       async function (ticket, delivery) {
         const fileName = `${ticket.ticket_id}-ticket.html`;
         const content = `<html><body>Ticket ID: ${ticket.ticket_id}, Price: ${ticket.price.amount} ${ticket.price.currency}</body></html>`;
         await this.runtime.gateway.files.put(fileName, content, delivery);
-        await this.publish(
-          delivery.trx,
-          { contract: TicketPrinted_v1, body: { ticket_id: ticket.ticket_id, file_name: fileName } },
-          delivery,
-        );
+        return [{ contract: TicketPrinted_v1, body: { ticket_id: ticket.ticket_id, file_name: fileName } }];
       },
       { inbox: perTicket },
     ),
 
     // The receipt key of the ticket's first attempt is reused by every later one — also by another
     // copy of the confirmation with its own header — so the receipts API answers the same receipt.
-    IssueReceipt: on(
+    IssueReceipt: onIdempotentCall(
       TicketBookingConfirmed_v1,
       async function (ticket, delivery) {
         const receipt = await this.runtime.gateway.receipts.issue(
@@ -106,7 +103,7 @@ const TicketsService: TicketsServiceSchema = {
           delivery,
         );
         const body = { ticket_id: ticket.ticket_id, receipt_number: receipt.number, issued_at: new Date(receipt.issued_at).toISOString() };
-        await this.publish(delivery.trx, { contract: TicketReceiptIssued_v1, body }, delivery);
+        return [{ contract: TicketReceiptIssued_v1, body }];
       },
       { inbox: perTicket, recordAttempts: receiptKey },
     ),
