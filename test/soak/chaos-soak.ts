@@ -7,7 +7,9 @@
  * duplicate effects at the gateway and dead letters; table sizes and Redis memory are sampled
  * throughout, and once more after a housekeeping pass with every retention elapsed.
  *
- *   SOAK_MINUTES (default 8), SOAK_OUTAGE_MS (partner outage, default 120 000), SOAK_SEED (random order)
+ *   SOAK_MINUTES (default 8), SOAK_OUTAGE_MS (partner outage, default 120 000), SOAK_SEED (random order),
+ *   SOAK_REDIS_MAX_AGE_MS (the mirror's time trim, REDIS_MIRROR_MAX_AGE_MS; default 24 h as in
+ *   production, longer than any soak: set it to minutes to see Redis memory level off)
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
@@ -19,6 +21,7 @@ import { createShow, Traffic } from "../faults/support/traffic.ts";
 
 const minutes = Number(process.env.SOAK_MINUTES ?? 8);
 const outageMs = Number(process.env.SOAK_OUTAGE_MS ?? 120_000);
+const redisMaxAgeMs = process.env.SOAK_REDIS_MAX_AGE_MS ? Number(process.env.SOAK_REDIS_MAX_AGE_MS) : undefined;
 let seed = Number(process.env.SOAK_SEED ?? Date.now() % 100_000);
 const initialSeed = seed;
 /** A small deterministic generator, so a run can be repeated with its seed. */
@@ -168,7 +171,8 @@ function shuffled<T>(items: T[]): T[] {
 
 async function main(): Promise<number> {
   const started = Date.now();
-  const sys = await startFaultSystem({ env: productionTimings });
+  const redisTrim: Record<string, string> = redisMaxAgeMs ? { REDIS_MIRROR_MAX_AGE_MS: String(redisMaxAgeMs) } : {};
+  const sys = await startFaultSystem({ env: { ...productionTimings, ...redisTrim } });
   const samples: Record<string, number | string>[] = [];
   let sampling: NodeJS.Timeout | undefined;
   try {
@@ -205,6 +209,7 @@ async function main(): Promise<number> {
         topology: sys.topology,
         sim: sys.sim,
         accepted: { tickets: traffic.acceptedTickets, bookings: traffic.acceptedBookings },
+        redisRetentionMs: redisMaxAgeMs,
       },
       { timeoutMs: 300_000, settleMs: 5_000 },
     );
