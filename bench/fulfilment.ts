@@ -51,6 +51,9 @@ async function measure(): Promise<Measured> {
     const database = new URL(sys.config.POSTGRES_URL).pathname.slice(1);
     const ids = Array.from({ length: tickets }, () => randomUUID());
     const servers = { natsUrl: sys.config.NATS_URL, redisUrl: sys.config.REDIS_URL };
+    let statements = 0;
+    const count = () => statements++;
+    for (const pool of [db, sys.node.runtime.handlerDb]) pool.on("query", count);
     const cpuBefore = await sampleCpu(db, database, servers);
     const started = performance.now();
     for (let i = 0; i < ids.length; i += batch) {
@@ -78,6 +81,7 @@ async function measure(): Promise<Measured> {
     );
     const fulfilled = performance.now();
     const cpu = cpuSpent(cpuBefore, await sampleCpu(db, database, servers));
+    const statementsPerTicket = round(statements / tickets, 1);
     const total = cpu.node + cpu.postgres + cpu.nats + cpu.redis;
     const perTicket = (ms: number) => round(ms / tickets, 2);
 
@@ -101,6 +105,7 @@ async function measure(): Promise<Measured> {
       "  node process / postgres / nats-server / redis-server (ms)": [cpu.node, cpu.postgres, cpu.nats, cpu.redis]
         .map(perTicket)
         .join(" / "),
+      "  SQL statements per ticket (API and handler pools; the relay's own connections not counted)": statementsPerTicket,
       "confirmations posted (ms)": round(posted - started),
       "all fulfilled after first POST (ms)": round(fulfilled - started),
       "fulfilment rate (tickets/s)": round(tickets / seconds(fulfilled - started)),
