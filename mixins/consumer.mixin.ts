@@ -3,17 +3,7 @@ import { contractsByName, type MessageContract, type MessageHeader, type Payload
 import { MessageConsumer, decodePayload, durableName, retryPolicyOf, type Delivery, type Handled } from "../lib/messaging/consumer.ts";
 import type { Transaction } from "../lib/database/db.ts";
 import { errorMessage, leftNoEffect, PermanentError, wentUnanswered } from "../lib/errors.ts";
-import {
-  closeAttempt,
-  commitMarker,
-  endAttempt,
-  isProcessed,
-  markUnanswered,
-  openAttempt,
-  settle,
-  type Attempt,
-} from "../lib/messaging/attempts.ts";
-import type { OutboxMessage } from "../lib/messaging/outbox.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/messaging/dead-letters.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { inHandlerSpan } from "../lib/observability/tracing.ts";
@@ -56,12 +46,7 @@ export interface Subscription {
    * a function also records its value with the first attempt, handed to every later one as `firstAttemptMemo`.
    */
   recordAttempts?: boolean | AttemptMemo;
-  /**
-   * With an inbox: the handler's gateway call is idempotent at the partner, so it runs outside any
-   * transaction (`onIdempotentCall`); `handle` then answers the follow-up messages to commit.
-   */
-  idempotentCall?: boolean;
-  handle(this: Service, payload: unknown, delivery: HandlerDelivery): Promise<unknown>;
+  handle(this: Service, payload: unknown, delivery: HandlerDelivery): Promise<void>;
   /** Without an inbox: the messages that arrive together in one call (lib/messaging/consumer.ts); `handle` is a batch of one. */
   handleBatch?(this: Service, batch: Handled[]): Promise<void>;
 }
@@ -85,34 +70,6 @@ export function on<C extends MessageContract, S = HandlerThis>(
     inbox: options.inbox as Subscription["inbox"],
     recordAttempts: options.recordAttempts as Subscription["recordAttempts"],
     handle: handle as Subscription["handle"],
-  };
-}
-
-/** A delivery inside an `onIdempotentCall` handler: no transaction is open. */
-export type CallDelivery = Omit<HandlerDelivery, "trx">;
-
-/**
- * A subscription whose gateway call is idempotent at the partner (a key the partner dedupes, or
- * content it stores once): the call runs outside any transaction and holds no connection while the
- * partner takes its time (a handler slot still bounds the node's calls in flight). The handler answers its follow-up messages, which commit
- * with the inbox marker, and the end of the attempt record, in one statement
- * (lib/messaging/attempts.ts). A concurrent copy may repeat the call, never the effect, and only the
- * copy whose statement makes the marker publishes.
- */
-export function onIdempotentCall<C extends MessageContract, S = HandlerThis>(
-  contract: C,
-  call: (this: S, payload: PayloadOf<C>, delivery: CallDelivery) => Promise<OutboxMessage[]>,
-  options: {
-    inbox: (payload: PayloadOf<C>, delivery: Delivery) => string;
-    recordAttempts?: boolean | ((payload: PayloadOf<C>) => string);
-  },
-): Subscription {
-  return {
-    message: contract.name,
-    inbox: options.inbox as Subscription["inbox"],
-    recordAttempts: options.recordAttempts as Subscription["recordAttempts"],
-    idempotentCall: true,
-    handle: call as Subscription["handle"],
   };
 }
 
@@ -156,6 +113,53 @@ function contractOf(subscription: Subscription, delivery: Delivery): MessageCont
   return contractNamed(subscription.message === EVERY_EVENT ? delivery.name : subscription.message);
 }
 
+/** What the record of earlier attempts tells this one. */
+interface Attempt {
+  earlierAttempt: boolean;
+  firstAttemptMemo?: string;
+  /** When an earlier attempt's call went unanswered. */
+  unansweredAt?: Date;
+}
+
+/**
+ * Opens an attempt of (handler, key), committed before the attempt's transaction so it outlives an
+ * attempt that dies after its gateway call; says whether an earlier one is still open, and its memo.
+ */
+async function openAttempt(runtime: Runtime, handler: string, key: string, memo: string | undefined): Promise<Attempt> {
+  const [row] = await runtime
+    .db("handler_attempts")
+    .insert({ handler, key, memo })
+    .onConflict(["handler", "key"])
+    .merge({ open_attempts: runtime.db.raw("handler_attempts.open_attempts + 1") })
+    .returning(["memo", "open_attempts", "unanswered_at"]);
+  return { earlierAttempt: row.open_attempts > 1, firstAttemptMemo: row.memo ?? memo, unansweredAt: row.unanswered_at ?? undefined };
+}
+
+/** The attempt's call went unanswered: the partner may still be applying it (see `settle`). */
+async function markUnanswered(runtime: Runtime, handler: string, key: string): Promise<void> {
+  await runtime.db("handler_attempts").where({ handler, key }).update({ unanswered_at: runtime.db.fn.now() });
+}
+
+/**
+ * Gives a partner `GATEWAY_SETTLE_MS` after an earlier attempt's call went unanswered before this
+ * attempt reads it back or calls again: a read-back that runs while the first request is still
+ * being applied finds nothing and the effect happens twice. The wait holds neither a handler slot
+ * nor a connection, and the consumer keeps the message ours meanwhile.
+ */
+async function settle(runtime: Runtime, unansweredAt: Date | undefined): Promise<void> {
+  if (!unansweredAt) return;
+  const remainingMs = unansweredAt.getTime() + runtime.config.GATEWAY_SETTLE_MS - Date.now();
+  if (remainingMs > 0) await sleep(remainingMs);
+}
+
+/** Closes an attempt the partner provably did not act on: later attempts need not treat it as in doubt. */
+async function closeAttempt(runtime: Runtime, handler: string, key: string): Promise<void> {
+  await runtime
+    .db("handler_attempts")
+    .where({ handler, key })
+    .update({ open_attempts: runtime.db.raw("GREATEST(open_attempts - 1, 0)") });
+}
+
 /**
  * Runs the service's `subscriptions`: one durable JetStream consumer per handler, shared by every
  * instance of the service on every node; dead letters land in Postgres and can be replayed.
@@ -179,51 +183,33 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
 
       /**
        * Runs one handler on one delivery: with an inbox, inside its inbox transaction on the
-       * handlers' own pool, once one of the node's handler slots is free; an idempotent call
-       * outside any transaction, committed with its marker after it.
+       * handlers' own pool, once one of the node's handler slots is free.
        */
       async runHandler(handler: string, subscription: Subscription, payload: unknown, delivery: Delivery): Promise<void> {
         const runtime: Runtime = this.runtime;
         const replayed = delivery.replayed === true;
         if (!subscription.inbox) {
-          await subscription.handle.call(this, payload, {
+          return subscription.handle.call(this, payload, {
             ...delivery,
             replayed,
             earlierAttempt: delivery.deliveryCount > 1,
           } as HandlerDelivery);
-          return;
         }
         const key = subscription.inbox === "message" ? delivery.messageId : subscription.inbox(payload as never, delivery);
         const inboxName = durableName(this.name, handler);
         const { recordAttempts } = subscription;
         const attempt: Attempt = recordAttempts
-          ? await openAttempt(
-              runtime.db,
-              inboxName,
-              key,
-              typeof recordAttempts === "function" ? recordAttempts(payload as never) : undefined,
-            )
+          ? await openAttempt(runtime, inboxName, key, typeof recordAttempts === "function" ? recordAttempts(payload as never) : undefined)
           : { earlierAttempt: delivery.deliveryCount > 1 };
-        const { unansweredAt, processed, ...earlier } = attempt;
-        const handlerDelivery = { ...delivery, replayed, ...earlier };
-        if (subscription.idempotentCall && (processed ?? (await isProcessed(runtime.db, inboxName, key)))) {
-          if (recordAttempts) await endAttempt(runtime.db, inboxName, key);
-          this.logger.debug({ handler: inboxName, key, message_id: delivery.messageId }, "already processed; skipping");
-          return;
-        }
-        await settle(unansweredAt, runtime.config.GATEWAY_SETTLE_MS);
+        const { unansweredAt, ...earlier } = attempt;
+        await settle(runtime, unansweredAt);
         try {
-          if (subscription.idempotentCall) {
-            const call = () => subscription.handle.call(this, payload, handlerDelivery as HandlerDelivery) as Promise<OutboxMessage[]>;
-            const messages = await runtime.handlerSlots.run(call);
-            const entries = messages.map((message) => ({ message, origin: delivery }));
-            await commitMarker(runtime.db, runtime.topology, { handler: inboxName, key, entries });
-          } else {
-            await runtime.handlerSlots.run(() => this.runOnceInInbox(inboxName, key, subscription, payload, handlerDelivery));
-          }
+          await runtime.handlerSlots.run(() =>
+            this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...earlier }),
+          );
         } catch (error) {
-          if (recordAttempts && leftNoEffect(error)) await closeAttempt(runtime.db, inboxName, key);
-          else if (recordAttempts && wentUnanswered(error)) await markUnanswered(runtime.db, inboxName, key);
+          if (recordAttempts && leftNoEffect(error)) await closeAttempt(runtime, inboxName, key);
+          else if (recordAttempts && wentUnanswered(error)) await markUnanswered(runtime, inboxName, key);
           throw error;
         }
       },

@@ -13,7 +13,7 @@ import { oncePerKey, reply, requestHash } from "../lib/http/idempotency.ts";
 import { replyPage } from "../lib/http/pagination.ts";
 import type { RequestMeta } from "../lib/http/request-meta.ts";
 import type { OutboxMessage } from "../lib/messaging/outbox.ts";
-import { ConsumerMixin, on, onBatch, onIdempotentCall, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
+import { ConsumerMixin, on, onBatch, type HandlerDelivery } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 import { claimRefund } from "./refund-claims.repository.ts";
@@ -81,21 +81,24 @@ const TicketsService: TicketsServiceSchema = {
       { inbox: perTicket, recordAttempts: true },
     ),
 
-    // The files API stores a file once (a second upload answers 409, which counts as printed).
-    PrintTicket: onIdempotentCall(
+    PrintTicket: on(
       TicketBookingConfirmed_v1,
       async function (ticket, delivery) {
         const fileName = `${ticket.ticket_id}-ticket.html`;
         const content = `<html><body>Ticket ID: ${ticket.ticket_id}, Price: ${ticket.price.amount} ${ticket.price.currency}</body></html>`;
         await this.runtime.gateway.files.put(fileName, content, delivery);
-        return [{ contract: TicketPrinted_v1, body: { ticket_id: ticket.ticket_id, file_name: fileName } }];
+        await this.publish(
+          delivery.trx,
+          { contract: TicketPrinted_v1, body: { ticket_id: ticket.ticket_id, file_name: fileName } },
+          delivery,
+        );
       },
       { inbox: perTicket },
     ),
 
     // The receipt key of the ticket's first attempt is reused by every later one — also by another
     // copy of the confirmation with its own header — so the receipts API answers the same receipt.
-    IssueReceipt: onIdempotentCall(
+    IssueReceipt: on(
       TicketBookingConfirmed_v1,
       async function (ticket, delivery) {
         const receipt = await this.runtime.gateway.receipts.issue(
@@ -103,7 +106,7 @@ const TicketsService: TicketsServiceSchema = {
           delivery,
         );
         const body = { ticket_id: ticket.ticket_id, receipt_number: receipt.number, issued_at: new Date(receipt.issued_at).toISOString() };
-        return [{ contract: TicketReceiptIssued_v1, body }];
+        await this.publish(delivery.trx, { contract: TicketReceiptIssued_v1, body }, delivery);
       },
       { inbox: perTicket, recordAttempts: receiptKey },
     ),

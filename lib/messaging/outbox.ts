@@ -58,14 +58,9 @@ export async function writeAllToOutbox<C extends MessageContract>(
   entries: OutboxEntry<C>[],
 ): Promise<{ messageId: string; payload: PayloadOf<C> }[]> {
   if (entries.length === 0) return [];
-  const rows = outboxRows(topology, entries);
+  const rows = entries.map((entry) => outboxRow(topology, entry));
   await trx("outbox").insert(rows.map((row) => row.row));
   return rows.map(({ row, payload }) => ({ messageId: row.message_id, payload }));
-}
-
-/** The outbox rows of `entries` (validated, with their metadata), for a caller writing them in its own statement. */
-export function outboxRows<C extends MessageContract>(topology: Topology, entries: OutboxEntry<C>[]) {
-  return entries.map((entry) => outboxRow(topology, entry));
 }
 
 function outboxRow<C extends MessageContract>(topology: Topology, { message, origin = {}, trace }: OutboxEntry<C>) {
