@@ -9,7 +9,7 @@
  * disconnected, ioredis reconnects by itself and the mirror retries. A single Redis (not Cluster).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Consumer, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type Consumer, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Redis } from "ioredis";
 import { errorMessage } from "../errors.ts";
@@ -123,7 +123,7 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
     });
   }
 
-  /** The cursor to continue from ("" = none yet: bootstrap from what JetStream holds within the max age). */
+  /** The cursor to continue from ("" = none yet: bootstrap from the first message JetStream holds). */
   async function readCursor(state: StreamState): Promise<string> {
     const raw = await redis.get(state.cursorKey);
     if (raw !== null) return raw;
@@ -133,10 +133,7 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
           `SET it to the last mirrored JetStream sequence, or delete those streams to re-mirror from the start`,
       );
     }
-    logger.info(
-      { stream: state.stream, max_age_ms: settings.maxAgeMs },
-      "redis mirror: no cursor and no streams in Redis, mirroring what JetStream holds within the max age",
-    );
+    logger.info({ stream: state.stream }, "redis mirror: no cursor and no streams in Redis, mirroring from the first message in JetStream");
     return "";
   }
 
@@ -180,24 +177,14 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
     }
   }
 
-  /**
-   * Where a pass starts reading: after the cursor; with no cursor (a first start, a Redis that lost
-   * everything) at the oldest message the time trim would keep. A re-mirror from the first message
-   * JetStream holds would write its whole retention (7 days by default) as entries stamped now, which
-   * the trim keeps for another max age: many times the steady memory, in a Redis that evicts nothing.
-   */
-  function startOf(state: StreamState, cursor: string) {
-    if (cursor !== "" || settings.maxAgeMs === 0) return { opt_start_seq: state.mirroredSeq + 1 };
-    return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(Date.now() - settings.maxAgeMs).toISOString() };
-  }
-
   /** One pass: read the cursor, follow JetStream from there until stopped or an error. */
   async function mirrorPass(state: StreamState, signal: AbortSignal, onProgress: () => void): Promise<void> {
     await redisReady(redis, signal, maxBackoff);
     const cursor = await readCursor(state);
     state.mirroredSeq = cursor === "" ? 0 : Number(cursor);
-    const consumer = await js.consumers.get(state.stream, startOf(state, cursor));
-    logger.debug({ stream: state.stream, start: state.mirroredSeq + 1 }, "redis mirror: reading");
+    const start = state.mirroredSeq + 1;
+    const consumer = await js.consumers.get(state.stream, { opt_start_seq: start });
+    logger.debug({ stream: state.stream, start }, "redis mirror: reading");
     try {
       await follow(state, consumer, cursor, signal, onProgress);
     } finally {
