@@ -49,10 +49,11 @@ export class GatewayError extends Error {
     this.path = init.path;
     this.bodyExcerpt = excerpt;
     this.permanent = init.kind === "http" && isPermanentStatus(init.endpoint, init.status);
-    this.unanswered = init.kind === "timeout" || (init.kind === "network" && init.detail !== "ECONNREFUSED");
+    const refused = init.kind === "network" && init.detail === "ECONNREFUSED";
+    this.unanswered = init.kind === "timeout" || (init.kind === "network" && !refused);
     this.leftNoEffect =
       init.kind === "circuit_open" ||
-      (init.kind === "network" && init.detail === "ECONNREFUSED") ||
+      refused ||
       (init.kind === "http" && init.status !== undefined && ENDPOINT_POLICIES[init.endpoint].errorAnswerLeftNoEffect(init.status));
   }
 }
