@@ -117,7 +117,9 @@ export class OutboxRelay {
   /** Relays until the outbox is empty; on a NOTIFY meanwhile, goes again without waiting for the last commit. */
   private async run(): Promise<void> {
     while (this.running) {
+      // re-armed here, before the round, so a NOTIFY during the round (or while its commit is awaited) still cuts the sleep short
       this.signalled = false;
+      if (this.wake.signal.aborted) this.wake = new AbortController();
       try {
         const { committed } = await this.relayUntilShort();
         this.track(committed);
@@ -249,7 +251,6 @@ export class OutboxRelay {
 
   private async sleep(): Promise<void> {
     if (!this.running) return;
-    if (this.wake.signal.aborted) this.wake = new AbortController();
     await sleep(this.options.pollMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
   }
 }

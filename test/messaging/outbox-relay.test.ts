@@ -175,6 +175,26 @@ test("a relay wakes on NOTIFY and publishes a committed row without waiting for 
   t.pass();
 });
 
+test("a NOTIFY that comes while the relay waits for its last batch to commit is not lost: rows written one after another are each relayed without a poll", async (t) => {
+  const f = await fixture();
+  t.teardown(() => f.cleanup());
+  const relay = new OutboxRelay({ ...relayOptions(f), pollMs: 60_000 });
+  await relay.start();
+  t.teardown(() => relay.stop());
+  // core NATS sees a message as JetStream stores it, before the relay's batch commits: the next row
+  // is written straight away, so its NOTIFY lands while the relay is still finishing that batch
+  const seen = f.nc.subscribe(`${f.topology.namespace}.>`);
+  t.teardown(() => seen.unsubscribe());
+  await f.nc.flush();
+  const arrivals = seen[Symbol.asyncIterator]();
+  for (let row = 0; row < 200; row++) {
+    const { messageId } = await f.db.transaction((trx) => writeToOutbox(trx, f.topology, printed()));
+    const next = await Promise.race([arrivals.next(), settle(5_000).then(() => undefined)]);
+    if (!next || next.done) return t.fail(`row ${row} waited for the poll although its NOTIFY fired`);
+    t.is(next.value.headers?.get("Nats-Msg-Id"), messageId);
+  }
+});
+
 test("a relay whose LISTEN connection is cut gets it back every time, however long Postgres stays away, and wakes on NOTIFY again", async (t) => {
   const f = await fixture();
   t.teardown(() => f.cleanup());
