@@ -123,7 +123,7 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
     });
   }
 
-  /** The cursor to continue from ("" = none yet: bootstrap from the first message JetStream holds). */
+  /** The cursor to continue from ("" = none yet: bootstrap from what JetStream holds within the max age). */
   async function readCursor(state: StreamState): Promise<string> {
     const raw = await redis.get(state.cursorKey);
     if (raw !== null) return raw;
@@ -133,7 +133,10 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
           `SET it to the last mirrored JetStream sequence, or delete those streams to re-mirror from the start`,
       );
     }
-    logger.info({ stream: state.stream }, "redis mirror: no cursor and no streams in Redis, mirroring from the first message in JetStream");
+    logger.info(
+      { stream: state.stream, max_age_ms: settings.maxAgeMs },
+      "redis mirror: no cursor and no streams in Redis, mirroring what JetStream holds within the max age",
+    );
     return "";
   }
 
@@ -177,12 +180,37 @@ export async function startRedisMirror(options: RedisMirrorOptions): Promise<Red
     }
   }
 
+  /**
+   * The sequence a pass starts at: after the cursor; with no cursor (a first start, a Redis that
+   * lost everything) the oldest message the time trim would keep. A re-mirror from the first message
+   * JetStream holds would write its whole retention (7 days by default) as entries stamped now, which
+   * the trim keeps for another max age: many times the steady memory, in a Redis that evicts nothing.
+   * The time is resolved to a sequence by a throwaway consumer (NATS 2.9 has no get-by-time), so the
+   * reading consumer starts by sequence: an ordered consumer re-creates itself by sequence after a
+   * server loss, and a start time left in its configuration would conflict with that.
+   */
+  async function startSeqOf(state: StreamState, cursor: string): Promise<number> {
+    if (cursor !== "") return Number(cursor) + 1;
+    if (settings.maxAgeMs === 0) return 1;
+    // the last sequence is read first: a message stored after it is newer than `since`
+    const { last_seq, last_ts, messages } = (await jsm.streams.info(state.stream)).state;
+    const since = Date.now() - settings.maxAgeMs;
+    if (messages === 0 || Date.parse(last_ts) < since) return last_seq + 1;
+    const probe = await js.consumers.get(state.stream, { opt_start_time: new Date(since).toISOString() });
+    try {
+      const oldestKept = await probe.next({ expires: FETCH_EXPIRES_MS });
+      return oldestKept && oldestKept.seq <= last_seq ? oldestKept.seq : last_seq + 1;
+    } finally {
+      probe.delete().catch(() => {});
+    }
+  }
+
   /** One pass: read the cursor, follow JetStream from there until stopped or an error. */
   async function mirrorPass(state: StreamState, signal: AbortSignal, onProgress: () => void): Promise<void> {
     await redisReady(redis, signal, maxBackoff);
     const cursor = await readCursor(state);
     state.mirroredSeq = cursor === "" ? 0 : Number(cursor);
-    const start = state.mirroredSeq + 1;
+    const start = await startSeqOf(state, cursor);
     const consumer = await js.consumers.get(state.stream, { opt_start_seq: start });
     logger.debug({ stream: state.stream, start }, "redis mirror: reading");
     try {

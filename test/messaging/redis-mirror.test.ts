@@ -275,6 +275,27 @@ test.serial("re-mirror: deleting the cursor and the Redis streams writes the ret
   t.is(second.stats.mirrored, env.published.length);
 });
 
+test.serial("a mirror with no cursor and an empty Redis writes only what JetStream holds within the max age, once", async (t) => {
+  const env = await setup(t);
+  const maxAgeMs = 4_000;
+  await publishMany(env, 10);
+  const older = env.published.splice(0);
+  await delay(maxAgeMs + 1_000);
+  await publishMany(env, 10);
+  // a first start, or a Redis that lost everything: the older messages are past what the trim keeps
+  const fresh = await mirror(env, { maxAgeMs });
+  await waitMirrored(env);
+  await delay(100);
+  await assertExactlyOnceInOrder(t, env);
+  const eventsKey = env.topology.redisStreams("event", "x")[0]!;
+  const uuids = (await readStream(env.redis, eventsKey)).map((m) => m.uuid);
+  t.false(
+    older.some((m) => uuids.includes(m.uuid)),
+    "no message older than the max age was written",
+  );
+  t.is(fresh.stats.mirrored, env.published.length);
+});
+
 test.serial("MAXLEN ~ is applied only when a cap is configured", async (t) => {
   const env = await setup(t);
   for (let i = 0; i < 300; i++) await publish(env, "event", "TicketPrinted_v1");
