@@ -117,8 +117,8 @@ function contractOf(subscription: Subscription, delivery: Delivery): MessageCont
 interface Attempt {
   earlierAttempt: boolean;
   firstAttemptMemo?: string;
-  /** When an earlier attempt's call went unanswered. */
-  unansweredAt?: Date;
+  /** How long ago an earlier attempt's call went unanswered, by Postgres's clock (nodes' clocks may differ from it). */
+  unansweredMsAgo?: number;
 }
 
 /**
@@ -131,8 +131,12 @@ async function openAttempt(runtime: Runtime, handler: string, key: string, memo:
     .insert({ handler, key, memo })
     .onConflict(["handler", "key"])
     .merge({ open_attempts: runtime.db.raw("handler_attempts.open_attempts + 1") })
-    .returning(["memo", "open_attempts", "unanswered_at"]);
-  return { earlierAttempt: row.open_attempts > 1, firstAttemptMemo: row.memo ?? memo, unansweredAt: row.unanswered_at ?? undefined };
+    .returning(["memo", "open_attempts", runtime.db.raw("EXTRACT(EPOCH FROM now() - unanswered_at) * 1000 AS unanswered_ms_ago")]);
+  return {
+    earlierAttempt: row.open_attempts > 1,
+    firstAttemptMemo: row.memo ?? memo,
+    unansweredMsAgo: row.unanswered_ms_ago === null ? undefined : Number(row.unanswered_ms_ago),
+  };
 }
 
 /** The attempt's call went unanswered: the partner may still be applying it (see `settle`). */
@@ -146,9 +150,9 @@ async function markUnanswered(runtime: Runtime, handler: string, key: string): P
  * being applied finds nothing and the effect happens twice. The wait holds neither a handler slot
  * nor a connection, and the consumer keeps the message ours meanwhile.
  */
-async function settle(runtime: Runtime, unansweredAt: Date | undefined): Promise<void> {
-  if (!unansweredAt) return;
-  const remainingMs = unansweredAt.getTime() + runtime.config.GATEWAY_SETTLE_MS - Date.now();
+async function settle(runtime: Runtime, unansweredMsAgo: number | undefined): Promise<void> {
+  if (unansweredMsAgo === undefined) return;
+  const remainingMs = runtime.config.GATEWAY_SETTLE_MS - unansweredMsAgo;
   if (remainingMs > 0) await sleep(remainingMs);
 }
 
@@ -201,8 +205,8 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         const attempt: Attempt = recordAttempts
           ? await openAttempt(runtime, inboxName, key, typeof recordAttempts === "function" ? recordAttempts(payload as never) : undefined)
           : { earlierAttempt: delivery.deliveryCount > 1 };
-        const { unansweredAt, ...earlier } = attempt;
-        await settle(runtime, unansweredAt);
+        const { unansweredMsAgo, ...earlier } = attempt;
+        await settle(runtime, unansweredMsAgo);
         try {
           await runtime.handlerSlots.run(() =>
             this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...earlier }),
