@@ -61,6 +61,12 @@ export const EnvSchema = z.object({
   PARTNER_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   /** Bearer token a Prometheus scraper presents for /metrics and the detailed /ready of the api port. */
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /**
+   * How long a gateway trusts an API token it has checked without asking Postgres again. Revokes,
+   * role changes and removed users reach every gateway at once by NOTIFY; this bounds the rest
+   * (a notice lost with a connection nobody saw break). 0: every request asks Postgres.
+   */
+  API_TOKEN_CACHE_MS: nonNegativeInt(30_000),
   /** How long a console sign-in lasts. */
   SESSION_TTL_MS: positiveInt(8 * 60 * 60_000),
   /** Per client and window, shared by every gateway node (Redis): sign-in attempts, failed credential checks, anonymous calls. */

@@ -12,6 +12,7 @@ import * as dataLakeOrder from "./20261201_033_data_lake_order.ts";
 import * as outboxConfirmedTicket from "./20261201_034_outbox_confirmed_ticket.ts";
 import * as refundClaims from "./20261201_035_refund_claims_and_open_attempts.ts";
 import * as unansweredAttempts from "./20261202_036_unanswered_attempts.ts";
+import * as staffCredentialsNotify from "./20261202_037_staff_credentials_notify.ts";
 
 /** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
 const migrations: Record<string, Knex.Migration> = {
@@ -28,6 +29,7 @@ const migrations: Record<string, Knex.Migration> = {
   "20261201_034_outbox_confirmed_ticket": outboxConfirmedTicket,
   "20261201_035_refund_claims_and_open_attempts": refundClaims,
   "20261202_036_unanswered_attempts": unansweredAttempts,
+  "20261202_037_staff_credentials_notify": staffCredentialsNotify,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

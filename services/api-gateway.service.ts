@@ -192,9 +192,13 @@ const ApiGatewayService: GatewaySchema = {
     this.access = createAccessControl(runtimeOf(this.broker), this.logger);
   },
 
-  /** Says loudly when the node runs open (development mode). */
+  /** Follows credential changes; says loudly when the node runs open (development mode). */
   async started() {
-    await this.access.announce();
+    await this.access.start();
+  },
+
+  async stopped() {
+    await this.access.stop();
   },
 
   methods: {

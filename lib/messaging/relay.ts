@@ -1,17 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import pg from "pg";
-import { type Database, sessionSettings, type Transaction } from "../database/db.ts";
+import type { Database, Transaction } from "../database/db.ts";
+import { PgListener } from "../database/listener.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { relayFailures, relayPublished } from "../observability/metrics.ts";
 import { BatchPublisher, connectionOf } from "./publisher.ts";
 import { MessageHeaders } from "./topology.ts";
-
-/** Waits between attempts to get LISTEN back: quick at first, then every few seconds, forever. */
-const RELISTEN_FIRST_MS = 100;
-const RELISTEN_MAX_MS = 5_000;
 
 interface BatchResult {
   claimed: number;
@@ -44,7 +40,8 @@ export interface RelayOptions {
  * relay that dies between publish and mark is deduplicated by JetStream when the row is retried.
  */
 export class OutboxRelay {
-  private listener?: pg.Client;
+  /** NOTIFY outbox wakes the loop; the poll covers the time LISTEN is lost. */
+  private readonly listener: PgListener;
   /** Aborts the poll's sleep: a NOTIFY or stop() wakes the loop at once. */
   private wake = new AbortController();
   private running = false;
@@ -58,6 +55,15 @@ export class OutboxRelay {
 
   constructor(private readonly options: RelayOptions) {
     this.publisher = new BatchPublisher(connectionOf(options.js));
+    this.listener = new PgListener({
+      postgresUrl: options.postgresUrl,
+      channel: "outbox",
+      applicationName: "tickets-relay",
+      logger: options.logger,
+      onNotification: () => this.wakeUp(),
+      // rows committed while nobody listened are relayed now, not at the next poll
+      onRelisten: () => this.wakeUp(),
+    });
   }
 
   get publishedCount(): number {
@@ -66,7 +72,7 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     this.running = true;
-    await this.listen();
+    await this.listener.start();
     this.loop = this.run();
   }
 
@@ -77,7 +83,7 @@ export class OutboxRelay {
     await this.loop;
     await this.drain();
     this.publisher.close();
-    await this.listener?.end().catch(() => undefined);
+    await this.listener.stop();
   }
 
   /** Relays batches until nothing is pending; returns how many rows were published, once their marks have committed. */
@@ -198,55 +204,9 @@ export class OutboxRelay {
     return { claimed: rows.length, published };
   }
 
-  private async listen(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.options.postgresUrl,
-      application_name: "tickets-relay",
-      ...sessionSettings(undefined),
-    });
-    client.on("notification", () => this.wakeUp());
-    client.on("error", (error) => this.lost(client, error.message));
-    client.on("end", () => this.lost(client, "connection ended"));
-    try {
-      await client.connect();
-      await client.query("LISTEN outbox");
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    this.listener = client;
-  }
-
   private wakeUp(): void {
     this.signalled = true;
     this.wake.abort();
-  }
-
-  /** The LISTEN connection went away: poll meanwhile, and get it back (once per loss). */
-  private lost(client: pg.Client, reason: string): void {
-    if (this.listener !== client) return;
-    this.listener = undefined;
-    void client.end().catch(() => undefined);
-    if (!this.running) return;
-    this.options.logger.warn({ err: reason }, "outbox LISTEN connection lost; polling until it is back");
-    void this.relisten();
-  }
-
-  /** Re-establishes LISTEN with capped backoff, for as long as the relay runs. */
-  private async relisten(): Promise<void> {
-    for (let delay = RELISTEN_FIRST_MS; this.running; delay = Math.min(delay * 2, RELISTEN_MAX_MS)) {
-      await sleep(delay, undefined, { ref: false });
-      if (!this.running) return;
-      try {
-        await this.listen();
-        this.options.logger.info({}, "outbox LISTEN re-established");
-        // rows committed while nobody listened are relayed now, not at the next poll
-        this.wakeUp();
-        return;
-      } catch (error) {
-        this.options.logger.warn({ err: errorMessage(error), retry_in_ms: delay * 2 }, "outbox LISTEN not back yet");
-      }
-    }
   }
 
   private async sleep(): Promise<void> {

@@ -12,6 +12,7 @@ import { hasRole, type Role } from "./roles.ts";
 import type { Requirement } from "./route-access.ts";
 import { digestOf, sameSecret } from "./secrets.ts";
 import { staffRepository } from "./staff-repository.ts";
+import type { TokenOwners } from "./token-owners.ts";
 
 /** Who a request acts for. `development`: nothing is configured, everyone may do everything. */
 export interface Principal {
@@ -33,6 +34,7 @@ export interface AccessDeps {
   config: Config;
   db: Database;
   limiter: RateLimiter;
+  tokenOwners: TokenOwners;
   logger: Logger;
 }
 
@@ -52,7 +54,7 @@ const tooMany = (res: ServerResponse, windowMs: number) => {
  * a route's requirement. Refusals throw before any action runs: 401 without valid credentials, 403
  * for a role too low or a session request without its CSRF token, 429 over a rate limit.
  */
-export function accessControl({ config, db, limiter, logger }: AccessDeps) {
+export function accessControl({ config, db, limiter, tokenOwners, logger }: AccessDeps) {
   const staff = staffRepository(db);
   const mode = (): Promise<AccessMode> => accessModeOf(config, db);
 
@@ -68,7 +70,7 @@ export function accessControl({ config, db, limiter, logger }: AccessDeps) {
   async function byToken(token: string, req: IncomingMessage, res: ServerResponse): Promise<Principal> {
     if (config.ADMIN_TOKEN && sameSecret(token, config.ADMIN_TOKEN)) return { via: "admin-token", role: "admin", username: "ADMIN_TOKEN" };
     if (config.METRICS_TOKEN && sameSecret(token, config.METRICS_TOKEN)) return { via: "metrics-token" };
-    const owner = await staff.tokenOwner(digestOf(token));
+    const owner = await tokenOwners.ownerOf(digestOf(token), staff.tokenOwner);
     if (owner) return { via: "api-token", ...owner };
     return failed(req, res, "invalid token: an admin token or API token is required (Authorization: Bearer <token>)");
   }
@@ -159,7 +161,13 @@ export function accessControl({ config, db, limiter, logger }: AccessDeps) {
     }
   }
 
-  return { mode, authenticate, authorize, seesDetails, limit, failed, staff, config, announce };
+  /** Listens for credential changes (the token cache), and says loudly when the node runs open. */
+  async function start(): Promise<void> {
+    await tokenOwners.start();
+    await announce();
+  }
+
+  return { mode, authenticate, authorize, seesDetails, limit, failed, staff, config, start, stop: () => tokenOwners.stop() };
 }
 
 export type AccessControl = ReturnType<typeof accessControl>;
