@@ -41,7 +41,7 @@ test.serial(
     t.log({ crash, counts: report.counts });
     t.true(report.counts.jetStreamDuplicates > 0, "the republished messages were stored again (the window had passed)");
     t.deepEqual(report.problems, []);
-    t.is(report.counts.confirmedTickets, 300);
-    t.is(report.counts.receipts, 300);
+    t.is(report.counts.confirmedTickets, crash.written);
+    t.is(report.counts.receipts, crash.written);
   },
 );

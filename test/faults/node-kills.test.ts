@@ -41,8 +41,8 @@ test.serial(
     const report = await check();
     t.log(report.counts);
     t.deepEqual(report.problems, []);
-    t.is(report.counts.confirmedTickets, 400);
-    t.is(report.counts.receipts, 400);
+    t.is(report.counts.confirmedTickets, crash.written);
+    t.is(report.counts.receipts, crash.written);
   },
 );
 

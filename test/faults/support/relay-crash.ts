@@ -17,6 +17,8 @@ export interface RelayCrash {
   /** Rows marked published right after the kill. */
   marked: number;
   rows: number;
+  /** Tickets written over every attempt: an attempt whose kill missed its window has written its rows too. */
+  written: number;
 }
 
 export async function crashRelayAfterPublish(sys: FaultSystem, rows: number, attempts = 3): Promise<RelayCrash> {
@@ -47,7 +49,7 @@ export async function crashRelayAfterPublish(sys: FaultSystem, rows: number, att
     sys.nodes.delete(victim.name);
     const inJetStream = (await jsm.streams.info(stream)).state.messages - before;
     const marked = (await markedCount(sys)) - markedBefore;
-    if (inJetStream > marked) return { inJetStream, marked, rows };
+    if (inJetStream > marked) return { inJetStream, marked, rows, written: rows * attempt };
   }
   throw new Error(`the kill never landed between publish and mark in ${attempts} attempts`);
 }
