@@ -1,11 +1,12 @@
 /**
  * An on-sale: POST /api/book-tickets through the whole system (api-gateway node → bookings node
- * over NATS, access control on, an operator's API token on every request) against Postgres alone
+ * over NATS, access control on, an operator's API token on every request but in c′) against Postgres alone
  * doing the same durable work, in the same run:
  *   (a) Postgres alone: seat UPDATE + booking INSERT + outbox INSERT in one transaction per
  *       booking, 50 plain `pg` clients, spread over 100 show rows (a scratch database, same schema);
  *   (b) the same on one hot row;
- *   (c) book-tickets at 50 connections spread over 100 shows;
+ *   (c) book-tickets at 50 connections spread over 100 shows, with an operator's API token;
+ *   (c′) the same with ADMIN_TOKEN (checked in memory), which shows what the token check costs;
  *   (d) book-tickets at 50 connections on one hot show with seats plenty;
  *   (e) a sold-out storm: capacity 1 000, 20 000 requests at 200 connections on one show.
  * The load comes from autocannon in its own process (bench/load-client.ts).
@@ -165,6 +166,12 @@ async function main(): Promise<void> {
     const database = new URL(sys.config.POSTGRES_URL).pathname.slice(1);
     const measured = (settings: Record<string, unknown>) => cpuDuring(db, database, () => load(settings));
     const spread = await measured({ ...timed, showIds: spreadShows.map((s) => s.show_id) });
+    // the same with ADMIN_TOKEN, which is checked in memory: what checking an API token costs
+    const spreadAdmin = await measured({
+      ...timed,
+      authorization: `Bearer ${env.ADMIN_TOKEN}`,
+      showIds: spreadShows.map((s) => s.show_id),
+    });
     const hot = await measured({ ...timed, showIds: [hotShow.show_id] });
     const storm = await measured({
       url,
@@ -187,6 +194,8 @@ async function main(): Promise<void> {
       "(b) Postgres alone, one hot row (tx/s)": round(postgres.hot),
       "(c) book-tickets, 100 shows (req/s)": round(c.rate),
       "(c) p50 / p99 (ms), statuses": `${c.p50} / ${c.p99}, ${statuses(c)}`,
+      "(c′) the same with ADMIN_TOKEN, no token lookup (req/s)": round(spreadAdmin.result.rate),
+      "c ÷ c′ (the API token check's cost; target: no move)": round(c.rate / spreadAdmin.result.rate, 2),
       "(d) book-tickets, one hot show (req/s)": round(d.rate),
       "(d) p50 / p99 (ms), statuses": `${d.p50} / ${d.p99}, ${statuses(d)}`,
       "(e) sold-out storm (req/s)": round(e.rate),
