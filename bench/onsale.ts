@@ -129,9 +129,7 @@ const statuses = (result: LoadResult) => JSON.stringify(result.statusCodes);
 const failures = (result: LoadResult) =>
   Object.entries(result.statusCodes)
     .filter(([code]) => !/^[24]/.test(code))
-    .reduce((sum, [, n]) => sum + n, 0) +
-  result.errors +
-  result.timeouts;
+    .reduce((sum, [, n]) => sum + n, 0) + result.errors; // autocannon's errors include its timeouts
 
 function cpuPerRequest({ result, nodeMs, postgresMs }: { result: LoadResult; nodeMs: number; postgresMs: number }): string {
   return `${round(nodeMs / result.total, 1)} / ${round(postgresMs / result.total, 1)}`;
