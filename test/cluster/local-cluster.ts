@@ -32,18 +32,20 @@ export interface LocalClusterOptions {
 
 /**
  * Fast retries and redeliveries, so a killed node's messages come back within seconds. The retry
- * budget (about 7 s) outlasts the ack wait: a handler waiting for an event that a killed node held
- * must still be retrying when that event is redelivered, as with the production defaults.
+ * budget (about 12 s) outlasts the ack wait: a handler waiting for an event that a killed node held
+ * must still be retrying when that event is redelivered, as with the production defaults. The
+ * gateway timeout is not short: a Dead Nation call that times out is parked in doubt, by design,
+ * and with 1 s a loaded CI machine parked bookings of the kill test before anything was killed.
  */
 const clusterTestDefaults = {
   CONSUMER_BACKOFF_MS: "50,100,200",
   CONSUMER_BACKOFF_MAX_MS: "400",
-  CONSUMER_RETRY_BUDGET_MS: "6750", // 20 deliveries with the backoff above
+  CONSUMER_RETRY_BUDGET_MS: "12350", // 34 deliveries with the backoff above
   GATEWAY_BREAKER_COOLDOWN_MS: "50",
   GATEWAY_BREAKER_MAX_COOLDOWN_MS: "200",
   HANDLER_POOL_MAX: "6",
-  CONSUMER_ACK_WAIT_MS: "3000",
-  GATEWAY_TIMEOUT_MS: "1000",
+  CONSUMER_ACK_WAIT_MS: "6000",
+  GATEWAY_TIMEOUT_MS: "4000",
   // a partner given up on may still be applying the call; its read-back waits this long (overloaded, it lags)
   GATEWAY_SETTLE_MS: "3000",
   OUTBOX_POLL_MS: "200",
