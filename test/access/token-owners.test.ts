@@ -5,7 +5,7 @@ import { silentLogger } from "../../lib/observability/logger.ts";
 import { type TokenOwner, TokenOwners } from "../../lib/http/auth/token-owners.ts";
 import { staffRepository } from "../../lib/http/auth/staff-repository.ts";
 import { createTestDatabase, eventually, settle, startTestSystem, type TestSystem } from "../support/system.ts";
-import { startTcpProxy } from "../support/tcp-proxy.ts";
+import { proxiedPostgres } from "../support/tcp-proxy.ts";
 import { bearer, createStaff } from "./staff.ts";
 
 const owner: TokenOwner = { username: "alice", role: "operator" };
@@ -16,12 +16,9 @@ async function cacheFixture(t: import("ava").ExecutionContext) {
   t.teardown(() => database.drop());
   const db: Database = createDatabase(database.url, { max: 2 });
   t.teardown(() => db.destroy());
-  const direct = new URL(database.url);
-  const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  const { proxy, url: viaProxy } = await proxiedPostgres(database.url);
   t.teardown(() => proxy.close());
-  const viaProxy = new URL(direct);
-  viaProxy.port = String(proxy.port);
-  const cache = new TokenOwners({ postgresUrl: viaProxy.toString(), ttlMs: 60_000, logger: silentLogger });
+  const cache = new TokenOwners({ postgresUrl: viaProxy, ttlMs: 60_000, logger: silentLogger });
   await cache.start();
   t.teardown(() => cache.stop());
   let lookups = 0;

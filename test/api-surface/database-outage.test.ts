@@ -1,7 +1,7 @@
 import test from "ava";
 import { randomUUID } from "node:crypto";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
+import { proxiedPostgres, type TcpProxy } from "../support/tcp-proxy.ts";
 
 /**
  * The bookings node reaches Postgres through a proxy the test can cut; the api node keeps the
@@ -12,11 +12,9 @@ let sys: TestSystem;
 let proxy: TcpProxy;
 test.before(async () => {
   sys = await startTestSystem({ env: { SERVICES: "api" } });
-  const direct = new URL(sys.config.POSTGRES_URL);
-  proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-  const viaProxy = new URL(direct);
-  viaProxy.port = String(proxy.port);
-  await sys.startNode({ SERVICES: "shows,bookings", POSTGRES_URL: viaProxy.toString() });
+  const proxied = await proxiedPostgres(sys.config.POSTGRES_URL);
+  proxy = proxied.proxy;
+  await sys.startNode({ SERVICES: "shows,bookings", POSTGRES_URL: proxied.url });
   await sys.node.broker.waitForServices(["shows", "bookings"], 10_000);
 });
 test.after.always(async () => {

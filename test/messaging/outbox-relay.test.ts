@@ -12,7 +12,7 @@ import { OutboxRelay } from "../../lib/messaging/relay.ts";
 import { createTopology, type Topology } from "../../lib/messaging/topology.ts";
 import { infrastructure } from "../support/infrastructure.ts";
 import { createTestDatabase, eventually, removeNamespace, settle, uniqueName } from "../support/system.ts";
-import { startTcpProxy } from "../support/tcp-proxy.ts";
+import { proxiedPostgres } from "../support/tcp-proxy.ts";
 
 interface Fixture {
   db: Database;
@@ -198,13 +198,10 @@ test("a NOTIFY that comes while the relay waits for its last batch to commit is 
 test("a relay whose LISTEN connection is cut gets it back every time, however long Postgres stays away, and wakes on NOTIFY again", async (t) => {
   const f = await fixture();
   t.teardown(() => f.cleanup());
-  const direct = new URL(f.url);
-  const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  const { proxy, url: viaProxy } = await proxiedPostgres(f.url);
   t.teardown(() => proxy.close());
-  const viaProxy = new URL(direct);
-  viaProxy.port = String(proxy.port);
   // only the LISTEN connection goes through the proxy; the next poll is a minute away
-  const relay = new OutboxRelay({ ...relayOptions(f), postgresUrl: viaProxy.toString(), pollMs: 60_000 });
+  const relay = new OutboxRelay({ ...relayOptions(f), postgresUrl: viaProxy, pollMs: 60_000 });
   await relay.start();
   t.teardown(() => relay.stop());
   const listening = async () =>

@@ -54,3 +54,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
   };
 }
+
+/** A proxy in front of the Postgres of `postgresUrl`, and the same URL through it. */
+export async function proxiedPostgres(postgresUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(postgresUrl);
+  const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  const viaProxy = new URL(direct);
+  viaProxy.port = String(proxy.port);
+  return { proxy, url: viaProxy.toString() };
+}
