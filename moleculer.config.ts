@@ -1,5 +1,6 @@
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./config/index.ts";
+import { GaplessNatsTransporter } from "./lib/cluster/nats-transporter.ts";
 import { parseNatsUrl } from "./lib/messaging/jetstream.ts";
 import { DatabaseOutageMiddleware } from "./middlewares/database-outage.middleware.ts";
 import { logContextFields } from "./lib/observability/log-context.ts";
@@ -19,7 +20,8 @@ export function brokerOptions(config: Config): BrokerOptions {
 
     // Actions travel over NATS (the `nats@2` package the transporter requires). Credentials in
     // NATS_URL are passed explicitly, so user/password or token auth works here as well.
-    transporter: { type: "NATS", options: { servers: servers.map((s) => `nats://${s}`), user, pass, token } },
+    // Its queue-group subscriptions are renewed without a gap (lib/cluster/nats-transporter.ts).
+    transporter: new GaplessNatsTransporter({ servers: servers.map((s) => `nats://${s}`), user, pass, token }),
 
     // JSON logs through pino; services log `logger.info({ fields }, "message")`.
     // `mixin` adds correlation_id and trace_id of the request or message being handled to every line.
