@@ -23,7 +23,7 @@ interface Call {
 
 const cluster = await startLocalCluster();
 try {
-  await cluster.startNode("gateway", ["api"]);
+  await cluster.startNode("gateway", ["api-gateway"]);
   await cluster.startNode("worker-1", workerServices);
   await cluster.startNode("worker-2", workerServices);
   await sleep(1000);

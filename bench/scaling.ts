@@ -38,7 +38,7 @@ async function measure(workers: number): Promise<ScalingRun> {
   });
   try {
     cluster.sim.setLatency(latencyMs);
-    await cluster.startNode("ingest", ["api"]);
+    await cluster.startNode("ingest", ["api-gateway"]);
     // Workers first, so every durable consumer has all its pullers before the first message.
     await Promise.all(Array.from({ length: workers }, (_, i) => cluster.startNode(`worker-${i + 1}`, ["tickets"])));
     await sleep(1_000);

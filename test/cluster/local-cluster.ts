@@ -18,7 +18,7 @@ export interface LocalCluster {
   processes: Map<string, NodeProcess>;
   /** Every output line of every node, prefixed with its name: printed when a test fails. */
   output: string[];
-  /** Starts a node process (extra `env` on top of the cluster's) and waits until the observer sees its services. */
+  /** Starts a node process (extra `env` on top of the cluster's) and waits until the observer sees its services, by their Moleculer names (`api-gateway`, not the alias `api`). */
   startNode(name: string, services: string[], env?: Record<string, string>): Promise<NodeProcess>;
   /** Node ids the observer currently sees as alive and running `service`. */
   nodesRunning(service: string): string[];
