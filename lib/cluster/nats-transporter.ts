@@ -18,7 +18,16 @@ interface LocalService {
  * first. The old ones are then drained, so messages already on their way to them are still handled.
  */
 export class GaplessNatsTransporter extends Transporters.NATS {
-  override async makeBalancedSubscriptions(): Promise<void> {
+  /** Renewals run one after another: Moleculer starts them from several places (start, a service added, a reconnect). */
+  private renewal: Promise<void> = Promise.resolve();
+
+  override makeBalancedSubscriptions(): Promise<void> {
+    const renewed = this.renewal.then(() => this.renewBalancedSubscriptions());
+    this.renewal = renewed.catch(() => undefined);
+    return renewed;
+  }
+
+  private async renewBalancedSubscriptions(): Promise<void> {
     if (!this.hasBuiltInBalancer) return;
     const previous: Subscription[] = this.subscriptions;
     this.subscriptions = [];
@@ -28,6 +37,7 @@ export class GaplessNatsTransporter extends Transporters.NATS {
         await this.subscribeBalancedEvent(event, group || service.name);
     }
     await this.client.flush();
-    await Promise.all(previous.map((subscription) => subscription.drain()));
+    // A subscription that cannot drain is already gone: its connection closed (a stop, a reconnect) or it was closed before.
+    await Promise.all(previous.map((subscription) => subscription.drain().catch(() => undefined)));
   }
 }

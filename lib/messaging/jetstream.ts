@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
 import {
   jetstream,
@@ -8,6 +9,7 @@ import {
   StorageType,
   DiscardPolicy,
 } from "@nats-io/jetstream";
+import { errorMessage } from "../errors.ts";
 import type { MessageKind, Topology } from "./topology.ts";
 
 export interface NatsAuth {
@@ -79,7 +81,27 @@ export async function ensureStreams(jsm: JetStreamManager, topology: Topology, s
       const { storage: _immutable, ...updatable } = config;
       await jsm.streams.update(config.name, { ...existing.config, ...updatable });
     } else {
+      await addStream(jsm, config);
+    }
+  }
+}
+
+const STREAM_CREATE_TRIES = 5;
+
+/**
+ * Creates a stream, trying again after a short pause when the server fails to make its store: a
+ * nats-server that removes its account's empty store directory while another stream is created
+ * refuses that create once ("could not create storage directory", seen in CI while parallel test
+ * files created and deleted streams).
+ */
+async function addStream(jsm: JetStreamManager, config: Parameters<JetStreamManager["streams"]["add"]>[0]): Promise<void> {
+  for (let tries = 1; ; tries++) {
+    try {
       await jsm.streams.add(config);
+      return;
+    } catch (error) {
+      if (tries >= STREAM_CREATE_TRIES || !/storage directory/.test(errorMessage(error))) throw error;
+      await sleep(100 * tries);
     }
   }
 }

@@ -167,7 +167,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     return node;
   };
 
-  const node = await launch({ NODE_ID: `${namespace}-main`, ...(callbackPort !== undefined ? { PORT: String(callbackPort) } : {}) });
+  // A node that fails to start must not leave the simulator listening: it would keep the test worker alive.
+  const node = await launch({ NODE_ID: `${namespace}-main`, ...(callbackPort !== undefined ? { PORT: String(callbackPort) } : {}) }).catch(
+    async (error: unknown) => {
+      await resources.release();
+      throw error;
+    },
+  );
   const url = `http://127.0.0.1:${node.httpPort}`;
   return {
     node,
