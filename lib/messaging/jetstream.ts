@@ -8,8 +8,8 @@ import {
   RetentionPolicy,
   StorageType,
   DiscardPolicy,
+  JetStreamApiError,
 } from "@nats-io/jetstream";
-import { errorMessage } from "../errors.ts";
 import type { MessageKind, Topology } from "./topology.ts";
 
 export interface NatsAuth {
@@ -87,12 +87,14 @@ export async function ensureStreams(jsm: JetStreamManager, topology: Topology, s
 }
 
 const STREAM_CREATE_TRIES = 5;
+/** nats-server's JSStreamStoreFailedF, "error creating store for stream". */
+const STREAM_STORE_FAILED = 10_077;
 
 /**
  * Creates a stream, trying again after a short pause when the server fails to make its store: a
  * nats-server that removes its account's empty store directory while another stream is created
- * refuses that create once ("could not create storage directory", seen in CI while parallel test
- * files created and deleted streams).
+ * refuses that create once (its log: "could not create storage directory", seen in CI while
+ * parallel test files created and deleted streams).
  */
 async function addStream(jsm: JetStreamManager, config: Parameters<JetStreamManager["streams"]["add"]>[0]): Promise<void> {
   for (let tries = 1; ; tries++) {
@@ -100,7 +102,8 @@ async function addStream(jsm: JetStreamManager, config: Parameters<JetStreamMana
       await jsm.streams.add(config);
       return;
     } catch (error) {
-      if (tries >= STREAM_CREATE_TRIES || !/storage directory/.test(errorMessage(error))) throw error;
+      const storeFailed = error instanceof JetStreamApiError && error.code === STREAM_STORE_FAILED;
+      if (!storeFailed || tries >= STREAM_CREATE_TRIES) throw error;
       await sleep(100 * tries);
     }
   }
