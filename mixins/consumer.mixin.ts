@@ -54,7 +54,7 @@ export interface Subscription {
 export type Subscriptions = Record<string, Subscription>;
 
 /** `this` inside a handler: the service with the methods of the mixins business services compose. */
-type HandlerThis = Service & DatabaseMethods & OutboxMethods;
+export type HandlerThis = Service & DatabaseMethods & OutboxMethods;
 
 /** Typed constructor of one subscription: `StoreTicket: on(TicketBookingConfirmed_v1, async function (ticket, delivery) {…})`. */
 export function on<C extends MessageContract, S = HandlerThis>(

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { BookTicketsRequest } from "../contracts/http.ts";
 import type { Transaction } from "../lib/database/db.ts";
 
@@ -49,4 +50,20 @@ export async function insertBookings(trx: Transaction, rows: NewBooking[]): Prom
 export async function deadNationEventOf(trx: Transaction, showId: string): Promise<string | undefined> {
   const show = await trx("shows").select("dead_nation_id").where("show_id", showId).first();
   return show?.dead_nation_id;
+}
+
+/**
+ * `deadNationEventOf`, asked of Postgres once per show: no path changes a show's dead_nation_id
+ * once the show exists, and an on-sale books the same few shows thousands of times.
+ */
+export class DeadNationEvents {
+  private readonly known = new LRUCache<string, string>({ max: 10_000 });
+
+  async of(trx: Transaction, showId: string): Promise<string | undefined> {
+    const cached = this.known.get(showId);
+    if (cached !== undefined) return cached;
+    const eventId = await deadNationEventOf(trx, showId);
+    if (eventId !== undefined) this.known.set(showId, eventId);
+    return eventId;
+  }
 }

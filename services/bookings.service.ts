@@ -6,7 +6,7 @@ import { createBatcher } from "../lib/batcher.ts";
 import { validate } from "../lib/http/http-errors.ts";
 import { reply } from "../lib/http/idempotency.ts";
 import type { RequestMeta } from "../lib/http/request-meta.ts";
-import { ConsumerMixin, on } from "../mixins/consumer.mixin.ts";
+import { ConsumerMixin, on, type HandlerThis } from "../mixins/consumer.mixin.ts";
 import { OutboxMixin } from "../mixins/outbox.mixin.ts";
 import type { TicketsServiceSchema } from "../mixins/index.ts";
 import { BOOKING_BATCH_MAX, bookingRequestOf, decideBookings, type BookingRequest } from "./bookings.group-commit.ts";
@@ -23,6 +23,7 @@ const BookingsService: TicketsServiceSchema = {
       (batch: BookingRequest[]) => this.transaction((trx) => decideBookings(trx, batch, (t, entries) => this.publishAll(t, entries))),
       BOOKING_BATCH_MAX,
     );
+    this.deadNationEvents = new bookings.DeadNationEvents();
   },
 
   actions: {
@@ -48,11 +49,11 @@ const BookingsService: TicketsServiceSchema = {
      * 500/502/504 that may follow the booking) parks the booking in the dead letters instead of booking again; an operator checks with Dead
      * Nation, then replays it (books) or drops it. A clean refusal closes its attempt and is retried.
      */
-    BookPlaceInDeadNation: on(
+    BookPlaceInDeadNation: on<typeof BookingMade_v1, HandlerThis & { deadNationEvents: bookings.DeadNationEvents }>(
       BookingMade_v1,
       async function (booking, delivery) {
         if (delivery.earlierAttempt && !delivery.replayed) throw bookingInDoubt(booking.booking_id);
-        const eventId = await bookings.deadNationEventOf(delivery.trx, booking.show_id);
+        const eventId = await this.deadNationEvents.of(delivery.trx, booking.show_id);
         if (!eventId) throw new PermanentError(`show ${booking.show_id} of booking ${booking.booking_id} does not exist`);
         await this.runtime.gateway.deadNation.book(
           {

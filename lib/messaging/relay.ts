@@ -49,6 +49,8 @@ export class OutboxRelay {
   private relayed = 0;
   /** Set by a NOTIFY that arrives while a batch is in flight, so the loop does not sleep past it. */
   private signalled = false;
+  /** Only a sleeping loop is woken by aborting: an abort builds a DOMException, one per NOTIFY otherwise. */
+  private sleeping = false;
   private readonly publisher: BatchPublisher;
   /** Marks of acknowledged batches still committing while the next batch goes out. */
   private readonly committing = new Set<Promise<void>>();
@@ -206,12 +208,18 @@ export class OutboxRelay {
 
   private wakeUp(): void {
     this.signalled = true;
-    this.wake.abort();
+    if (this.sleeping) this.wake.abort();
   }
 
   private async sleep(): Promise<void> {
-    if (!this.running) return;
-    await sleep(this.options.pollMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
+    // checked in the same tick as the sleep starts: a NOTIFY during the awaits before it is not slept past
+    if (!this.running || this.signalled) return;
+    this.sleeping = true;
+    try {
+      await sleep(this.options.pollMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
+    } finally {
+      this.sleeping = false;
+    }
   }
 }
 
