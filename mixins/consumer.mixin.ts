@@ -207,9 +207,12 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           : { earlierAttempt: delivery.deliveryCount > 1 };
         const { unansweredMsAgo, ...earlier } = attempt;
         await settle(runtime, unansweredMsAgo);
+        // a record that says only "one attempt, answered" misleads no later attempt once the inbox
+        // marks the key done: housekeeping removes it, which saves the commit a round trip
+        const clearsRecord = Boolean(recordAttempts) && (attempt.earlierAttempt || unansweredMsAgo !== undefined);
         try {
           await runtime.handlerSlots.run(() =>
-            this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...earlier }),
+            this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...earlier }, clearsRecord),
           );
         } catch (error) {
           if (recordAttempts && leftNoEffect(error)) await closeAttempt(runtime, inboxName, key);
@@ -218,13 +221,17 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         }
       },
 
-      /** The inbox transaction: records (handler, key), runs the handler unless it was recorded already. */
+      /**
+       * The inbox transaction: records (handler, key), runs the handler unless it was recorded
+       * already; with `clearsRecord`, the attempts' record goes with the commit.
+       */
       async runOnceInInbox(
         inboxName: string,
         key: string,
         subscription: Subscription,
         payload: unknown,
         delivery: Omit<HandlerDelivery, "trx">,
+        clearsRecord: boolean,
       ): Promise<void> {
         const runtime: Runtime = this.runtime;
         await runtime.handlerDb.transaction(async (trx) => {
@@ -238,8 +245,8 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
           } else {
             this.logger.debug({ handler: inboxName, key, message_id: delivery.messageId }, "already processed; skipping");
           }
-          // done either way: the record of this (and any earlier) attempt goes with the commit
-          if (subscription.recordAttempts) await trx("handler_attempts").where({ handler: inboxName, key }).delete();
+          // done either way: the record of this and the earlier attempts goes with the commit
+          if (clearsRecord) await trx("handler_attempts").where({ handler: inboxName, key }).delete();
         });
       },
 
