@@ -8,7 +8,8 @@
  *
  *   npm run bench:fulfilment     BENCH_TICKETS (default 2000), BENCH_BATCH (default 100),
  *                                BENCH_SERVICES (default api,tickets,refunds,datalake,ops),
- *                                BENCH_ROUNDS (default 2, with a baseline), BENCH_REFUNDS=0 leaves refunds out
+ *                                BENCH_ROUNDS (default 2, with a baseline), BENCH_REFUNDS=0 leaves refunds out,
+ *                                BENCH_STATEMENTS=1 lists the statements per ticket by their SQL's start
  *
  * With BENCH_BASELINE_DIR (a checkout of the code to compare with, node_modules linked in), the
  * same measurement runs in child processes, baseline and this checkout in turns: this file and support.ts
@@ -52,7 +53,12 @@ async function measure(): Promise<Measured> {
     const ids = Array.from({ length: tickets }, () => randomUUID());
     const servers = { natsUrl: sys.config.NATS_URL, redisUrl: sys.config.REDIS_URL };
     let statements = 0;
-    const count = () => statements++;
+    const shapes = new Map<string, number>();
+    const count = (query: { sql: string }) => {
+      statements++;
+      const shape = query.sql.replace(/\s+/g, " ").slice(0, 110);
+      shapes.set(shape, (shapes.get(shape) ?? 0) + 1);
+    };
     for (const pool of [db, sys.node.runtime.handlerDb]) pool.on("query", count);
     const cpuBefore = await sampleCpu(db, database, servers);
     const started = performance.now();
@@ -82,6 +88,8 @@ async function measure(): Promise<Measured> {
     const fulfilled = performance.now();
     const cpu = cpuSpent(cpuBefore, await sampleCpu(db, database, servers));
     const statementsPerTicket = round(statements / tickets, 1);
+    if (process.env.BENCH_STATEMENTS)
+      for (const [shape, n] of [...shapes].sort((a, b) => b[1] - a[1])) console.log(round(n / tickets, 2), shape);
     const total = cpu.node + cpu.postgres + cpu.nats + cpu.redis;
     const perTicket = (ms: number) => round(ms / tickets, 2);
 

@@ -7,6 +7,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/messaging/dead-letters.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { inHandlerSpan } from "../lib/observability/tracing.ts";
+import { closeAttempt, markUnanswered, openAttempts, type Attempt, type AttemptOpening } from "../lib/messaging/attempt-records.ts";
+import { createBatcher, type Batcher } from "../lib/batcher.ts";
 import { DatabaseMixin, type DatabaseMethods } from "./database.mixin.ts";
 import type { OutboxMethods } from "./outbox.mixin.ts";
 
@@ -103,6 +105,9 @@ function batchSubscription(message: string, handleBatch: Subscription["handleBat
 
 const EVERY_EVENT = "*";
 
+/** At most the handler slots of a busy node: more would only delay the first of them. */
+const ATTEMPT_OPENINGS_PER_STATEMENT = 64;
+
 function contractNamed(name: string): MessageContract {
   const contract = contractsByName.get(name);
   if (!contract) throw new PermanentError(`unknown message "${name}"`);
@@ -111,37 +116,6 @@ function contractNamed(name: string): MessageContract {
 
 function contractOf(subscription: Subscription, delivery: Delivery): MessageContract {
   return contractNamed(subscription.message === EVERY_EVENT ? delivery.name : subscription.message);
-}
-
-/** What the record of earlier attempts tells this one. */
-interface Attempt {
-  earlierAttempt: boolean;
-  firstAttemptMemo?: string;
-  /** How long ago an earlier attempt's call went unanswered, by Postgres's clock (nodes' clocks may differ from it). */
-  unansweredMsAgo?: number;
-}
-
-/**
- * Opens an attempt of (handler, key), committed before the attempt's transaction so it outlives an
- * attempt that dies after its gateway call; says whether an earlier one is still open, and its memo.
- */
-async function openAttempt(runtime: Runtime, handler: string, key: string, memo: string | undefined): Promise<Attempt> {
-  const [row] = await runtime
-    .db("handler_attempts")
-    .insert({ handler, key, memo })
-    .onConflict(["handler", "key"])
-    .merge({ open_attempts: runtime.db.raw("handler_attempts.open_attempts + 1") })
-    .returning(["memo", "open_attempts", runtime.db.raw("EXTRACT(EPOCH FROM now() - unanswered_at) * 1000 AS unanswered_ms_ago")]);
-  return {
-    earlierAttempt: row.open_attempts > 1,
-    firstAttemptMemo: row.memo ?? memo,
-    unansweredMsAgo: row.unanswered_ms_ago === null ? undefined : Number(row.unanswered_ms_ago),
-  };
-}
-
-/** The attempt's call went unanswered: the partner may still be applying it (see `settle`). */
-async function markUnanswered(runtime: Runtime, handler: string, key: string): Promise<void> {
-  await runtime.db("handler_attempts").where({ handler, key }).update({ unanswered_at: runtime.db.fn.now() });
 }
 
 /**
@@ -154,14 +128,6 @@ async function settle(runtime: Runtime, unansweredMsAgo: number | undefined): Pr
   if (unansweredMsAgo === undefined) return;
   const remainingMs = runtime.config.GATEWAY_SETTLE_MS - unansweredMsAgo;
   if (remainingMs > 0) await sleep(remainingMs);
-}
-
-/** Closes an attempt the partner provably did not act on: later attempts need not treat it as in doubt. */
-async function closeAttempt(runtime: Runtime, handler: string, key: string): Promise<void> {
-  await runtime
-    .db("handler_attempts")
-    .where({ handler, key })
-    .update({ open_attempts: runtime.db.raw("GREATEST(open_attempts - 1, 0)") });
 }
 
 /**
@@ -203,7 +169,11 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         const inboxName = durableName(this.name, handler);
         const { recordAttempts } = subscription;
         const attempt: Attempt = recordAttempts
-          ? await openAttempt(runtime, inboxName, key, typeof recordAttempts === "function" ? recordAttempts(payload as never) : undefined)
+          ? await (this.attemptOpenings as Batcher<AttemptOpening, Attempt>).submit({
+              handler: inboxName,
+              key,
+              memo: typeof recordAttempts === "function" ? recordAttempts(payload as never) : undefined,
+            })
           : { earlierAttempt: delivery.deliveryCount > 1 };
         const { unansweredMsAgo, ...earlier } = attempt;
         await settle(runtime, unansweredMsAgo);
@@ -215,8 +185,8 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
             this.runOnceInInbox(inboxName, key, subscription, payload, { ...delivery, replayed, ...earlier }, clearsRecord),
           );
         } catch (error) {
-          if (recordAttempts && leftNoEffect(error)) await closeAttempt(runtime, inboxName, key);
-          else if (recordAttempts && wentUnanswered(error)) await markUnanswered(runtime, inboxName, key);
+          if (recordAttempts && leftNoEffect(error)) await closeAttempt(runtime.db, inboxName, key);
+          else if (recordAttempts && wentUnanswered(error)) await markUnanswered(runtime.db, inboxName, key);
           throw error;
         }
       },
@@ -286,6 +256,11 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
     async started() {
       const runtime: Runtime = this.runtime;
       const { config, topology, backbone } = runtime;
+      // the attempts that start together, across this service's handlers, open their records in one statement
+      this.attemptOpenings = createBatcher(
+        (openings: AttemptOpening[]) => openAttempts(runtime.db, openings),
+        ATTEMPT_OPENINGS_PER_STATEMENT,
+      );
       this.consumers = [] as MessageConsumer<MessageContract>[];
       for (const [handler, subscription] of this.subscriptionList() as [string, Subscription][]) {
         const everyEvent = subscription.message === EVERY_EVENT;
