@@ -2,6 +2,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import { contractsByName, type MessageContract, type MessageHeader, type PayloadOf } from "../contracts/index.ts";
 import { MessageConsumer, decodePayload, durableName, retryPolicyOf, type Delivery, type Handled } from "../lib/messaging/consumer.ts";
 import type { Transaction } from "../lib/database/db.ts";
+import { sqlLiteral, transactionOpeningWith } from "../lib/database/opening-transaction.ts";
 import { errorMessage, leftNoEffect, PermanentError, wentUnanswered } from "../lib/errors.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { dropDeadLetter, findDeadLetter, recordFailedReplay, storeDeadLetter, type ReplayResult } from "../lib/messaging/dead-letters.ts";
@@ -204,12 +205,9 @@ export function ConsumerMixin(): Partial<ServiceSchema> {
         clearsRecord: boolean,
       ): Promise<void> {
         const runtime: Runtime = this.runtime;
-        await runtime.handlerDb.transaction(async (trx) => {
-          const inserted = await trx("processed_messages")
-            .insert({ handler: inboxName, key })
-            .onConflict(["handler", "key"])
-            .ignore()
-            .returning("key");
+        const marker = `INSERT INTO processed_messages (handler, key) VALUES (${sqlLiteral(inboxName)}, ${sqlLiteral(key)})
+          ON CONFLICT (handler, key) DO NOTHING RETURNING key`;
+        await transactionOpeningWith(runtime.handlerDb, marker, async (trx, inserted) => {
           if (inserted.length > 0) {
             await subscription.handle.call(this, payload, { ...delivery, trx });
           } else {

@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import { migrationSource } from "../../migrations/index.ts";
+import { OpeningPgClient } from "./opening-transaction.ts";
 import type { Logger } from "../observability/logger.ts";
 
 // Row counts and bigint sequences come back as strings by default; ours fit in a JS number.
@@ -35,7 +36,7 @@ export function createDatabase(
       deprecate: () => undefined,
       debug: () => undefined,
     },
-    client: "pg",
+    client: OpeningPgClient,
     connection: { connectionString, application_name: "tickets", ...sessionSettings(limits) },
     pool: { min: pool.min ?? 0, max: pool.max ?? 20 },
     acquireConnectionTimeout: 10_000,
