@@ -14,3 +14,19 @@ export async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * An AbortSignal that aborts with a "TimeoutError" after `ms` unless `work` settles first; unlike
+ * `AbortSignal.timeout`, whose timer fires (and builds its DOMException) after every call, the
+ * timer is cleared as soon as `work` is done.
+ */
+export async function withTimeoutSignal<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, "TimeoutError")), ms);
+  timer.unref();
+  try {
+    return await work(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -8,6 +8,7 @@ import { contextFrom, inSpan } from "../../lib/observability/tracing.ts";
 import { type Breaker, type BreakerOptions, createBreaker, isOutage, partnerOf } from "./breaker.ts";
 import type { Endpoint } from "./classification.ts";
 import { describeNetworkError, GatewayError } from "./errors.ts";
+import { withTimeoutSignal } from "../../lib/timeout.ts";
 
 export interface CallContext {
   correlationId?: string;
@@ -104,8 +105,10 @@ const where = (call: Call) => ({ endpoint: call.endpoint, method: call.method, p
 async function exchange(baseUrl: string, timeoutMs: number, call: Call, cc: CallContext): Promise<Answer> {
   let answer: Answer;
   try {
-    const res = await fetch(baseUrl + call.path, { ...request(call, cc), signal: AbortSignal.timeout(timeoutMs) });
-    answer = { status: res.status, body: await res.text() };
+    answer = await withTimeoutSignal(timeoutMs, async (signal) => {
+      const res = await fetch(baseUrl + call.path, { ...request(call, cc), signal });
+      return { status: res.status, body: await res.text() };
+    });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
     const detail = timedOut ? `no answer within ${timeoutMs} ms` : describeNetworkError(err);

@@ -196,6 +196,28 @@ test("a slow simulator → timeout GatewayError, permanent false", async (t) => 
   t.true(Date.now() - started < 900);
 });
 
+test("a partner that sends its headers and then stalls the body → timeout GatewayError: the limit covers reading the answer", async (t) => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "application/json" });
+    res.write('{"receipt_number":');
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  server.on("connection", (socket) => t.teardown(() => socket.destroy()));
+  const { port } = server.address() as AddressInfo;
+  const gw = createGatewayClient({ baseUrl: `http://127.0.0.1:${port}/`, timeoutMs: 150 });
+
+  const started = Date.now();
+  const err = await t.throwsAsync(
+    gw.receipts.issue({ ticket_id: "t-1", price: { amount: "1.00", currency: "EUR" }, idempotency_key: "k" }, cc),
+    {
+      instanceOf: GatewayError,
+    },
+  );
+  t.like(err, { kind: "timeout", permanent: false });
+  t.true(Date.now() - started < 5_000, "gave up at its limit, not at the socket's");
+});
+
 test("connection refused → network GatewayError, permanent false", async (t) => {
   const sim = await startGatewaySimulator({ port: 0 });
   const gw = createGatewayClient({ baseUrl: sim.url });
