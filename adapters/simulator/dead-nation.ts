@@ -13,7 +13,8 @@ export function deadNationRoutes(state: GatewaySimulatorState, confirm: ConfirmB
 
 function book(state: GatewaySimulatorState, confirm: ConfirmBooking | undefined, { raw, headers }: Incoming): Reply {
   const body = parseBody(DeadNationBookingBody, raw);
-  const call_number = state.deadNationBookings.filter((b) => b.booking_id === body.booking_id).length + 1;
+  const call_number = (state.deadNationCallsByBooking.get(body.booking_id) ?? 0) + 1;
+  state.deadNationCallsByBooking.set(body.booking_id, call_number);
   const booking: StoredBooking = { ...body, received_at: new Date().toISOString(), call_number };
   state.deadNationBookings.push(booking);
   confirm?.(booking, headerValue(headers["correlation-id"]));

@@ -36,6 +36,7 @@ export interface GatewaySimulatorState {
   files: Map<string, string>; // file id -> content
   sheets: Map<string, string[][]>; // sheet -> rows
   deadNationBookings: StoredBooking[]; // every call, duplicates included
+  deadNationCallsByBooking: Map<string, number>; // booking_id -> calls so far (a scan of the list grows with every booking)
   callbacks: CallbackAttempt[]; // every Dead Nation callback attempt
   calls: RecordedCall[]; // every gateway API request (not /_simulator)
 }
@@ -48,6 +49,7 @@ export function createState(): GatewaySimulatorState {
     files: new Map(),
     sheets: new Map(),
     deadNationBookings: [],
+    deadNationCallsByBooking: new Map(),
     callbacks: [],
     calls: [],
   };
@@ -60,6 +62,7 @@ export function clearState(state: GatewaySimulatorState): void {
   state.files.clear();
   state.sheets.clear();
   state.deadNationBookings.length = 0;
+  state.deadNationCallsByBooking.clear();
   state.callbacks.length = 0;
   state.calls.length = 0;
 }
