@@ -106,7 +106,7 @@ function batchSubscription(message: string, handleBatch: Subscription["handleBat
 
 const EVERY_EVENT = "*";
 
-/** At most the handler slots of a busy node: more would only delay the first of them. */
+/** Openings per upsert: more than a busy service starts at once (its handlers × CONSUMER_CONCURRENCY), so rarely a cap. */
 const ATTEMPT_OPENINGS_PER_STATEMENT = 64;
 
 function contractNamed(name: string): MessageContract {
