@@ -106,7 +106,7 @@ function batchSubscription(message: string, handleBatch: Subscription["handleBat
 
 const EVERY_EVENT = "*";
 
-/** Openings per upsert: more than a busy service starts at once (its handlers × CONSUMER_CONCURRENCY), so rarely a cap. */
+/** Openings per upsert; a service starting more at once (up to its handlers × CONSUMER_CONCURRENCY) sends another right after. */
 const ATTEMPT_OPENINGS_PER_STATEMENT = 64;
 
 function contractNamed(name: string): MessageContract {
