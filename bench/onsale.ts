@@ -262,11 +262,7 @@ async function main(): Promise<void> {
       "d ÷ a": verdict(d.rate / postgres.spread, 0.5),
       "d ÷ b (hot show ÷ Postgres alone on the hot row)": round(d.rate / postgres.hot, 2),
       // CPU per answered request varies far less with the machine's other load than the rates do
-      "CPU ms per request, node brokers / postgres (c, d, e)": [
-        cpuPerRequest(spread),
-        cpuPerRequest(hot),
-        cpuPerRequest(storm),
-      ].join(", "),
+      "CPU ms per request, node brokers / postgres (c, d, e)": [cpuPerRequest(spread), cpuPerRequest(hot), cpuPerRequest(storm)].join(", "),
       "5xx or no answer (c, d, e)": `${failures(c)}, ${failures(d)}, ${failures(e)}`,
       "load average after": machine().match(/load [\d.]+/)![0],
     });
