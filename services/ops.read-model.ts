@@ -315,6 +315,8 @@ interface Checkpoint {
   cutoff_tx: string;
   last_tx: string | null;
   last_seq: number | null;
+  /** Events put off until what they need is in the table (see `replay`). */
+  deferred_event_ids: string[];
   applied: number;
   skipped: number;
   finished: boolean;
@@ -377,12 +379,13 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
       });
       const last = events.at(-1);
       if (!last) return 0;
-      const counts = await replay(trx, events, logger, REBUILD_TABLE);
+      const counts = await replay(trx, events, logger, REBUILD_TABLE, await deferredEvents(trx, from));
       await trx(CHECKPOINT_TABLE)
         .where("target", REBUILD_TABLE)
         .update({
           last_tx: last.tx,
           last_seq: last.seq,
+          deferred_event_ids: counts.deferred.map((event) => event.event_id),
           applied: trx.raw("applied + ?", [counts.applied]),
           skipped: trx.raw("skipped + ?", [counts.skipped]),
         });
@@ -405,7 +408,9 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
       // Anything the live consumers applied committed before this lock, so it is in the stream by now.
       mark = await options.dataLake?.mark();
     }
-    const counts = await replay(trx, await lakeEvents(trx, afterCutoff), logger, REBUILD_TABLE);
+    const counts = await replay(trx, await lakeEvents(trx, afterCutoff), logger, REBUILD_TABLE, await deferredEvents(trx, checkpoint));
+    // what is still put off now never gets what it needs from the lake
+    for (const event of counts.deferred) logSkipped(logger, event, "its booking or ticket is not in the data lake");
     if (swap) {
       await trx.raw("DROP TABLE IF EXISTS ??", [PREVIOUS_TABLE]);
       await trx.raw("ALTER TABLE ?? RENAME TO ??", [OPS_TABLE, PREVIOUS_TABLE]);
@@ -415,7 +420,8 @@ async function rebuild(db: Database, options: RebuildOptions): Promise<RebuildPr
       .where("target", REBUILD_TABLE)
       .update({
         applied: trx.raw("applied + ?", [counts.applied]),
-        skipped: trx.raw("skipped + ?", [counts.skipped]),
+        skipped: trx.raw("skipped + ?", [counts.skipped + counts.deferred.length]),
+        deferred_event_ids: [],
         finished_at: trx.fn.now(),
       });
     return mark;
@@ -434,6 +440,7 @@ async function readCheckpoint(db: Database | Transaction): Promise<Checkpoint | 
       db.raw("cutoff_tx::text AS cutoff_tx"),
       db.raw("last_tx::text AS last_tx"),
       "last_seq",
+      db.raw("deferred_event_ids::text[] AS deferred_event_ids"),
       "applied",
       "skipped",
       db.raw("finished_at IS NOT NULL AS finished"),
@@ -453,6 +460,7 @@ async function startFresh(db: Database): Promise<Checkpoint> {
         cutoff_tx: trx.raw("pg_snapshot_xmin(pg_current_snapshot())"),
         last_tx: null,
         last_seq: null,
+        deferred_event_ids: [],
         applied: 0,
         skipped: 0,
         started_at: trx.fn.now(),
@@ -521,36 +529,72 @@ const LOCK_CONFLICT_TRIES = 6;
  * Applies events one by one; a failing event is rolled back to its savepoint, logged and skipped.
  * An event that lost a lock conflict (a live consumer's transaction holds its booking: a deadlock
  * victim, a lock timeout) is tried again after a pause, as skipping it would lose it from the table.
+ * An event whose booking or ticket is not in the table yet (the lake stores events in the order its
+ * batches commit, not the order they happened in) is put off: `deferred` and these are tried again
+ * after the rest, as long as a pass applies one, and what is left is returned to be tried with the
+ * next events.
  */
-async function replay(trx: Transaction, events: LakeEvent[], logger: Logger, table: string): Promise<{ applied: number; skipped: number }> {
-  let applied = 0;
-  let skipped = 0;
-  for (const event of events) {
-    const apply = replayed.get(event.event_name);
-    if (!apply) continue;
-    const contract = contractsByName.get(event.event_name) as MessageContract;
-    const parsed = contract.schema.safeParse(event.event_payload);
-    try {
-      if (!parsed.success) throw new PermanentError(`payload breaks contract ${contract.name}`);
-      for (let tries = 1; ; tries++) {
-        try {
-          await trx.transaction((savepoint) => apply(savepoint, parsed.data, table));
-          break;
-        } catch (error) {
-          if (!isLockConflict(error) || tries >= LOCK_CONFLICT_TRIES) throw error;
-          await sleep(50 * 2 ** tries);
-        }
-      }
-      applied++;
-    } catch (error) {
-      skipped++;
-      logger.warn(
-        { event_id: event.event_id, event_name: event.event_name, err: errorMessage(error) },
-        "ops read model rebuild skipped an event",
-      );
+async function replay(
+  trx: Transaction,
+  events: LakeEvent[],
+  logger: Logger,
+  table: string,
+  deferred: LakeEvent[] = [],
+): Promise<{ applied: number; skipped: number; deferred: LakeEvent[] }> {
+  const counts = { applied: 0, skipped: 0 };
+  const applyAll = async (batch: LakeEvent[]): Promise<LakeEvent[]> => {
+    const missing: LakeEvent[] = [];
+    for (const event of batch) {
+      const outcome = await applyOne(trx, event, logger, table);
+      if (outcome === "missing") missing.push(event);
+      else if (outcome !== "not replayed") counts[outcome]++;
     }
+    return missing;
+  };
+  let waiting = [...deferred, ...(await applyAll(events))];
+  for (let before = Number.POSITIVE_INFINITY; waiting.length > 0 && waiting.length < before; ) {
+    before = waiting.length;
+    waiting = await applyAll(waiting);
   }
-  return { applied, skipped };
+  return { ...counts, deferred: waiting };
+}
+
+async function applyOne(
+  trx: Transaction,
+  event: LakeEvent,
+  logger: Logger,
+  table: string,
+): Promise<"applied" | "skipped" | "missing" | "not replayed"> {
+  const apply = replayed.get(event.event_name);
+  if (!apply) return "not replayed";
+  const contract = contractsByName.get(event.event_name) as MessageContract;
+  const parsed = contract.schema.safeParse(event.event_payload);
+  try {
+    if (!parsed.success) throw new PermanentError(`payload breaks contract ${contract.name}`);
+    for (let tries = 1; ; tries++) {
+      try {
+        await trx.transaction((savepoint) => apply(savepoint, parsed.data, table));
+        return "applied";
+      } catch (error) {
+        if (!isLockConflict(error) || tries >= LOCK_CONFLICT_TRIES) throw error;
+        await sleep(50 * 2 ** tries);
+      }
+    }
+  } catch (error) {
+    if (error instanceof MissingInReadModel) return "missing";
+    logSkipped(logger, event, errorMessage(error));
+    return "skipped";
+  }
+}
+
+function logSkipped(logger: Logger, event: LakeEvent, reason: string): void {
+  logger.warn({ event_id: event.event_id, event_name: event.event_name, err: reason }, "ops read model rebuild skipped an event");
+}
+
+/** The events a checkpoint put off, in the lake's order. */
+async function deferredEvents(trx: Transaction, checkpoint: Checkpoint): Promise<LakeEvent[]> {
+  if (checkpoint.deferred_event_ids.length === 0) return [];
+  return lakeEvents(trx, (query) => query.whereIn("event_id", checkpoint.deferred_event_ids));
 }
 
 function progressOf(checkpoint: Checkpoint, done: boolean): RebuildProgress {

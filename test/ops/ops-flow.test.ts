@@ -315,3 +315,65 @@ test.serial("a replayed event that waits on a live transaction past the lock tim
   const document = toView((await db()(OPS_TABLE).where("booking_id", bookingId).first("payload")).payload);
   t.truthy(document.tickets[ticketId], "the confirmation the live transaction held up is in the live table");
 });
+
+test.serial(
+  "lake events stored before the booking and ticket they need are applied once those arrive, across batches and a resumed run",
+  async (t) => {
+    await eventually(() => quiet(sys));
+    const lakeTemplate = async (name: string) => (await db()("events").where("event_name", name).first("event_payload")).event_payload;
+    const bookingId = randomUUID();
+    const ticketId = randomUUID();
+    const [made, confirmed, printed] = await Promise.all(
+      ["BookingMade_v1", "TicketBookingConfirmed_v1", "TicketPrinted_v1"].map(lakeTemplate),
+    );
+    // stored in the order the lake's batches committed: the print first, its booking last
+    const outOfOrder = [
+      [
+        "TicketPrinted_v1",
+        { ...printed, header: { ...printed.header, id: randomUUID() }, ticket_id: ticketId, file_name: `${ticketId}-ticket.html` },
+      ],
+      [
+        "TicketBookingConfirmed_v1",
+        { ...confirmed, header: { ...confirmed.header, id: randomUUID() }, booking_id: bookingId, ticket_id: ticketId },
+      ],
+      ["BookingMade_v1", { ...made, header: { ...made.header, id: randomUUID() }, booking_id: bookingId }],
+    ] as const;
+    for (const [eventName, event] of outOfOrder) {
+      await db()("events").insert({
+        event_id: event.header.id,
+        published_at: event.header.published_at,
+        event_name: eventName,
+        event_payload: event,
+      });
+    }
+    t.teardown(() =>
+      db()("events")
+        .whereIn(
+          "event_id",
+          outOfOrder.map(([, event]) => event.header.id),
+        )
+        .delete(),
+    );
+    // the first run stops after its first batch, as a crash would; the second resumes from its checkpoint
+    const stop = new Error("stopped after one batch");
+    await t.throwsAsync(
+      rebuildOpsReadModel(db(), {
+        batchSize: 1,
+        swap: false,
+        restart: true,
+        onProgress: () => {
+          throw stop;
+        },
+      }),
+      { is: stop },
+    );
+    const finished = await rebuildOpsReadModel(db(), { batchSize: 1, swap: false });
+    t.true(finished.done);
+    const rebuilt = await db()(REBUILD_TABLE).where("booking_id", bookingId).first("payload");
+    t.truthy(rebuilt, "the booking is in the rebuilt read model");
+    const ticket = toView(rebuilt.payload).tickets[ticketId];
+    t.truthy(ticket, "its ticket too");
+    t.not(ticket!.printed_at, "0001-01-01T00:00:00Z", "the print stored before both is applied");
+    t.is(ticket!.printed_file_name, `${ticketId}-ticket.html`);
+  },
+);
