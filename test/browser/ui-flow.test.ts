@@ -231,7 +231,11 @@ test.serial("Ops report: filtering by receipt date keeps matching bookings and s
   const { body } = await sys.http("GET", `/api/ops/bookings/${bookingId}`, undefined, bearer(operator.token));
   const receiptDate = String(body.tickets[tickets[0]!].receipt_issued_at).slice(0, 10);
 
+  // Each page draws its filter form at once and again when the shows arrive: fill it after that,
+  // or the Filter button clicked can be the one being replaced, and nothing navigates.
+  const formWithShows = () => page.locator("#ops-show option").nth(1).waitFor({ state: "attached" });
   await page.goto(`${sys.url}/#/ops`);
+  await formWithShows();
   await page.getByLabel("Receipt issued on").fill(receiptDate);
   // The filter lives in the URL and re-renders the page; wait for the new page (its Clear button),
   // or the old, unfiltered one could answer the checks.
@@ -240,6 +244,7 @@ test.serial("Ops report: filtering by receipt date keeps matching bookings and s
   await page.getByRole("button", { name: "Clear" }).waitFor();
   await page.locator(`section[data-booking-id="${bookingId}"]`).waitFor();
 
+  await formWithShows();
   await page.getByLabel("Receipt issued on").fill("2001-01-01");
   await page.getByRole("button", { name: "Filter" }).click();
   await page.waitForURL((url) => url.hash === "#/ops?receipt_issue_date=2001-01-01");
