@@ -3,22 +3,17 @@
 // does (commit, rollback, savepoints, a failed statement) unchanged. Serial: the statement counts
 // listen on the shared pool.
 import test from "ava";
-import { createDatabase, type Database } from "../../lib/database/db.ts";
+import type { Database } from "../../lib/database/db.ts";
 import { sqlLiteral, transactionOpeningWith } from "../../lib/database/opening-transaction.ts";
-import { createTestDatabase } from "../support/system.ts";
+import { openTestDatabase } from "../support/system.ts";
 
 let db: Database;
-let dropDatabase: () => Promise<void>;
+let close: (() => Promise<void>) | undefined;
 test.before(async () => {
-  const database = await createTestDatabase();
-  db = createDatabase(database.url, { max: 2 });
-  dropDatabase = database.drop;
+  ({ db, close } = await openTestDatabase({ max: 2 }, { migrate: false }));
   await db.raw("CREATE TABLE marks (key text PRIMARY KEY)");
 });
-test.after.always(async () => {
-  await db?.destroy();
-  await dropDatabase?.();
-});
+test.after.always(() => close?.());
 
 const insertMark = (key: string) => `INSERT INTO marks (key) VALUES (${sqlLiteral(key)}) ON CONFLICT (key) DO NOTHING RETURNING key`;
 const marked = async (key: string) => (await db("marks").where({ key }).first()) !== undefined;

@@ -3,23 +3,17 @@
 // still needed stays.
 import test from "ava";
 import { loadConfig } from "../../config/index.ts";
-import { createDatabase, type Database, migrateToLatest } from "../../lib/database/db.ts";
+import type { Database } from "../../lib/database/db.ts";
 import { type HousekeepingOptions, startHousekeeping } from "../../lib/housekeeping/housekeeping.ts";
 import { silentLogger } from "../../lib/observability/logger.ts";
-import { createTestDatabase } from "../support/system.ts";
+import { openTestDatabase } from "../support/system.ts";
 
 let db: Database;
-let dropDatabase: () => Promise<void>;
+let close: (() => Promise<void>) | undefined;
 test.before(async () => {
-  const database = await createTestDatabase();
-  db = createDatabase(database.url, { max: 4 });
-  dropDatabase = database.drop;
-  await migrateToLatest(db);
+  ({ db, close } = await openTestDatabase({ max: 4 }));
 });
-test.after.always(async () => {
-  await db?.destroy();
-  await dropDatabase?.();
-});
+test.after.always(() => close?.());
 
 const HOUR = 3_600_000;
 const options = (overrides: Partial<HousekeepingOptions> = {}): HousekeepingOptions => ({

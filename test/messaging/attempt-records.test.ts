@@ -3,23 +3,17 @@
 // statement counts listen on the shared pool.
 import test from "ava";
 import { randomUUID } from "node:crypto";
-import { createDatabase, type Database, migrateToLatest } from "../../lib/database/db.ts";
+import type { Database } from "../../lib/database/db.ts";
 import { openAttempts, type Attempt, type AttemptOpening } from "../../lib/messaging/attempt-records.ts";
 import { createBatcher } from "../../lib/batcher.ts";
-import { createTestDatabase } from "../support/system.ts";
+import { openTestDatabase } from "../support/system.ts";
 
 let db: Database;
-let dropDatabase: () => Promise<void>;
+let close: (() => Promise<void>) | undefined;
 test.before(async () => {
-  const database = await createTestDatabase();
-  db = createDatabase(database.url, { max: 4 });
-  dropDatabase = database.drop;
-  await migrateToLatest(db);
+  ({ db, close } = await openTestDatabase({ max: 4 }));
 });
-test.after.always(async () => {
-  await db?.destroy();
-  await dropDatabase?.();
-});
+test.after.always(() => close?.());
 
 const valuesOf = (outcomes: Awaited<ReturnType<typeof openAttempts>>) =>
   outcomes.map((outcome) => {

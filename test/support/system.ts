@@ -7,6 +7,7 @@ import { startGatewaySimulator, type GatewaySimulator, type GatewaySimulatorOpti
 import { connectNats, openBackbone } from "../../lib/messaging/jetstream.ts";
 import { startNode, type TicketsNode } from "../../node/start-node.ts";
 import { createTopology } from "../../lib/messaging/topology.ts";
+import { createDatabase, migrateToLatest, type Database } from "../../lib/database/db.ts";
 import { infrastructure } from "./infrastructure.ts";
 
 export const uniqueName = (prefix: string) => `${prefix}${randomBytes(5).toString("hex")}`;
@@ -29,6 +30,20 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
+    },
+  };
+}
+
+/** A database of its own with a pool on it (migrated unless `migrate: false`); `close()` ends the pool and drops it. */
+export async function openTestDatabase(pool: { max: number }, { migrate = true } = {}): Promise<{ db: Database; close(): Promise<void> }> {
+  const database = await createTestDatabase();
+  const db = createDatabase(database.url, pool);
+  if (migrate) await migrateToLatest(db);
+  return {
+    db,
+    async close() {
+      await db.destroy();
+      await database.drop();
     },
   };
 }
