@@ -22,7 +22,7 @@ import { copyFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startTestSystem, type TestSystem } from "../test/support/system.ts";
-import { cpuSpent, machine, report, round, sampleCpu, sleep, verdict } from "./support.ts";
+import { countStatements, cpuSpent, machine, report, round, sampleCpu, sleep, verdict } from "./support.ts";
 
 const tickets = Number(process.env.BENCH_TICKETS ?? 2000);
 const batch = Number(process.env.BENCH_BATCH ?? 100);
@@ -52,14 +52,7 @@ async function measure(): Promise<Measured> {
     const database = new URL(sys.config.POSTGRES_URL).pathname.slice(1);
     const ids = Array.from({ length: tickets }, () => randomUUID());
     const servers = { natsUrl: sys.config.NATS_URL, redisUrl: sys.config.REDIS_URL };
-    let statements = 0;
-    const shapes = new Map<string, number>();
-    const count = (query: { sql: string }) => {
-      statements++;
-      const shape = query.sql.replace(/\s+/g, " ").slice(0, 110);
-      shapes.set(shape, (shapes.get(shape) ?? 0) + 1);
-    };
-    for (const pool of [db, sys.node.runtime.handlerDb]) pool.on("query", count);
+    const statements = countStatements([db, sys.node.runtime.handlerDb]);
     const cpuBefore = await sampleCpu(db, database, servers);
     const started = performance.now();
     for (let i = 0; i < ids.length; i += batch) {
@@ -87,9 +80,10 @@ async function measure(): Promise<Measured> {
     );
     const fulfilled = performance.now();
     const cpu = cpuSpent(cpuBefore, await sampleCpu(db, database, servers));
-    const statementsPerTicket = round(statements / tickets, 1);
+    statements.stop();
+    const statementsPerTicket = round(statements.total / tickets, 1);
     if (process.env.BENCH_STATEMENTS)
-      for (const [shape, n] of [...shapes].sort((a, b) => b[1] - a[1])) console.log(round(n / tickets, 2), shape);
+      for (const [shape, n] of [...statements.byShape].sort((a, b) => b[1] - a[1])) console.log(round(n / tickets, 2), shape);
     const total = cpu.node + cpu.postgres + cpu.nats + cpu.redis;
     const perTicket = (ms: number) => round(ms / tickets, 2);
 

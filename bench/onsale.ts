@@ -25,7 +25,7 @@ import { createDatabase, migrateToLatest } from "../lib/database/db.ts";
 import { createTestDatabase, startTestSystem, type TestSystem } from "../test/support/system.ts";
 import { createStaff } from "../test/access/staff.ts";
 import type { TicketsNode } from "../node/start-node.ts";
-import { cpuDuring, machine, report, round, sleep, verdict } from "./support.ts";
+import { countStatements, cpuDuring, machine, report, round, sleep, verdict } from "./support.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = 50;
@@ -162,14 +162,11 @@ async function placedAll(sys: TestSystem): Promise<void> {
 
 /** Counts the statements `nodes` send on their API and handler pools while `phase` runs. */
 async function countingStatements<T>(nodes: TicketsNode[], phase: () => Promise<T>): Promise<{ result: T; statements: number }> {
-  let statements = 0;
-  const count = () => statements++;
-  const pools = nodes.flatMap((node) => [node.runtime.db, node.runtime.handlerDb]);
-  for (const pool of pools) pool.on("query", count);
+  const statements = countStatements(nodes.flatMap((node) => [node.runtime.db, node.runtime.handlerDb]));
   try {
-    return { result: await phase(), statements };
+    return { result: await phase(), statements: statements.total };
   } finally {
-    for (const pool of pools) pool.off("query", count);
+    statements.stop();
   }
 }
 

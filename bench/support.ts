@@ -137,3 +137,25 @@ export async function cpuDuring<T>(
   const spent = cpuSpent(before, await sampleCpu(db, database));
   return { result, nodeMs: spent.node, postgresMs: spent.postgres, wallMs };
 }
+
+/** Counts the statements knex sends on `pools` until `stop()`: in all, and by the start of their SQL. */
+export function countStatements(pools: Knex[]) {
+  const byShape = new Map<string, number>();
+  let total = 0;
+  const count = (query: { sql: string }) => {
+    total++;
+    // literals written into the SQL (an inbox opening's) would make every statement a shape of its own
+    const shape = query.sql.replace(/\s+/g, " ").replace(/'.*$/, "'…").slice(0, 110);
+    byShape.set(shape, (byShape.get(shape) ?? 0) + 1);
+  };
+  for (const pool of pools) pool.on("query", count);
+  return {
+    get total() {
+      return total;
+    },
+    byShape,
+    stop() {
+      for (const pool of pools) pool.off("query", count);
+    },
+  };
+}
