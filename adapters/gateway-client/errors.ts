@@ -58,7 +58,8 @@ export class GatewayError extends Error {
   }
 }
 
+/** The system's or undici's error code (ECONNREFUSED, UND_ERR_SOCKET …), found on the error or its cause. */
 export function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? errorMessage(err);
+  const failure = err as { code?: string; cause?: { code?: string; message?: string } } | undefined;
+  return failure?.code ?? failure?.cause?.code ?? failure?.cause?.message ?? errorMessage(err);
 }

@@ -1,6 +1,7 @@
 // One partner call: a client span, the Correlation-ID and traceparent headers, a timeout, the
 // statuses that count as success, and the answer read through its contract.
 import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { type Dispatcher, request } from "undici";
 import type { z } from "zod";
 import { newCorrelationId } from "../../lib/observability/correlation-id.ts";
 import { currentCorrelationId } from "../../lib/observability/log-context.ts";
@@ -106,8 +107,8 @@ async function exchange(baseUrl: string, timeoutMs: number, call: Call, cc: Call
   let answer: Answer;
   try {
     answer = await withTimeoutSignal(timeoutMs, async (signal) => {
-      const res = await fetch(baseUrl + call.path, { ...request(call, cc), signal });
-      return { status: res.status, body: await res.text() };
+      const res = await request(baseUrl + call.path, { ...requestOptions(call, cc), signal });
+      return { status: res.statusCode, body: await res.body.text() };
     });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
@@ -118,8 +119,11 @@ async function exchange(baseUrl: string, timeoutMs: number, call: Call, cc: Call
   return answer;
 }
 
-/** Idempotency keys travel only in body fields: no idempotency header is sent. */
-function request(call: Call, cc: CallContext): RequestInit {
+/**
+ * Idempotency keys travel only in body fields: no idempotency header is sent. Sent with undici's
+ * `request` rather than `fetch`, whose web streams cost a call about 2.5 times the CPU.
+ */
+function requestOptions(call: Call, cc: CallContext): Pick<Dispatcher.RequestOptions, "method" | "headers" | "body"> {
   const headers: Record<string, string> = {
     "Correlation-ID": cc.correlationId || currentCorrelationId() || newCorrelationId(),
   };

@@ -218,13 +218,24 @@ test("a partner that sends its headers and then stalls the body → timeout Gate
   t.true(Date.now() - started < 5_000, "gave up at its limit, not at the socket's");
 });
 
-test("connection refused → network GatewayError, permanent false", async (t) => {
+test("connection refused → network GatewayError, permanent false, known to have had no effect", async (t) => {
   const sim = await startGatewaySimulator({ port: 0 });
   const gw = createGatewayClient({ baseUrl: sim.url });
   await sim.close();
 
   const err = await t.throwsAsync(gw.spreadsheets.rows("s"), { instanceOf: GatewayError });
-  t.like(err, { kind: "network", permanent: false, status: undefined });
+  t.like(err, { kind: "network", permanent: false, status: undefined, leftNoEffect: true, unanswered: false });
+});
+
+test("a partner that closes the connection after reading the request → network GatewayError, in doubt: it may have acted", async (t) => {
+  const server = createServer((req) => req.socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const gw = createGatewayClient({ baseUrl: `http://127.0.0.1:${port}/` });
+
+  const err = await t.throwsAsync(gw.spreadsheets.appendRow("s", ["a"]), { instanceOf: GatewayError });
+  t.like(err, { kind: "network", permanent: false, status: undefined, leftNoEffect: false, unanswered: true });
 });
 
 test("Correlation-ID and traceparent reach the gateway; a gen_ id is made up when absent", async (t) => {
