@@ -14,6 +14,7 @@ import * as refundClaims from "./20261201_035_refund_claims_and_open_attempts.ts
 import * as unansweredAttempts from "./20261202_036_unanswered_attempts.ts";
 import * as staffCredentialsNotify from "./20261202_037_staff_credentials_notify.ts";
 import * as rebuildDeferredEvents from "./20261207_038_rebuild_deferred_events.ts";
+import * as opsTicketBookings from "./20261207_039_ops_ticket_bookings.ts";
 
 /** Every migration in order; listed here so they load the same way under tsx, tests and bundles. */
 const migrations: Record<string, Knex.Migration> = {
@@ -32,6 +33,7 @@ const migrations: Record<string, Knex.Migration> = {
   "20261202_036_unanswered_attempts": unansweredAttempts,
   "20261202_037_staff_credentials_notify": staffCredentialsNotify,
   "20261207_038_rebuild_deferred_events": rebuildDeferredEvents,
+  "20261207_039_ops_ticket_bookings": opsTicketBookings,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

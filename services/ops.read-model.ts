@@ -75,21 +75,40 @@ export function toView(payload: Partial<OpsBookingView>): OpsBookingView {
   };
 }
 
-interface LockedBooking {
+/** A booking's row, locked, with only what one ticket's update reads: not the whole document. */
+interface LockedTicket {
   booking_id: string;
-  payload: OpsBookingView;
+  /** The ticket as stored; null when the document does not hold it yet. */
+  ticket: Partial<OpsTicketView> | null;
+  last_update: string | null;
 }
 
-async function lockBooking(trx: Transaction, table: string, bookingId: string): Promise<LockedBooking | undefined> {
-  return trx(table).select("booking_id", "payload").where("booking_id", bookingId).forUpdate().first();
+/** Ticket → booking, written with the ticket's confirmation (migration 039): a ticket event finds its booking by key. */
+const TICKET_BOOKINGS = "ops_ticket_bookings";
+
+const LOCKED_TICKET = "booking_id, payload->'tickets'->? AS ticket, payload->>'last_update' AS last_update";
+
+/** The ticket in its booking's document, locked; the ticket → booking mapping is recorded in the same statement. */
+async function lockTicketOfBooking(
+  trx: Transaction,
+  table: string,
+  bookingId: string,
+  ticketId: string,
+): Promise<LockedTicket | undefined> {
+  const result = await trx.raw(
+    `WITH mapped AS (INSERT INTO ?? (ticket_id, booking_id) VALUES (?, ?) ON CONFLICT (ticket_id) DO NOTHING)
+     SELECT ${LOCKED_TICKET} FROM ?? WHERE booking_id = ? FOR UPDATE`,
+    [TICKET_BOOKINGS, ticketId, bookingId, ticketId, table, bookingId],
+  );
+  return result.rows[0];
 }
 
-/** The booking holding a ticket, locked; `\\?` is jsonb's key-exists operator (knex reads a bare ? as a binding). */
-async function lockBookingOfTicket(trx: Transaction, table: string, ticketId: string): Promise<LockedBooking | undefined> {
-  const result = await trx.raw(`SELECT booking_id, payload FROM ?? WHERE payload->'tickets' \\? ? ORDER BY booking_id LIMIT 1 FOR UPDATE`, [
-    table,
-    ticketId,
-  ]);
+/** The ticket in the document of the booking its confirmation named, locked. */
+async function lockTicket(trx: Transaction, table: string, ticketId: string): Promise<LockedTicket | undefined> {
+  const result = await trx.raw(
+    `SELECT ${LOCKED_TICKET} FROM ?? WHERE booking_id = (SELECT booking_id FROM ?? WHERE ticket_id = ?) FOR UPDATE`,
+    [ticketId, table, TICKET_BOOKINGS, ticketId],
+  );
   return result.rows[0];
 }
 
@@ -106,31 +125,46 @@ interface TicketChange {
   change: (ticket: OpsTicketView) => boolean;
 }
 
+const RECEIPT_DAY = (value: string) => value.slice(0, 10);
+
 /**
  * Writes the ticket back when the event changed something (a redelivery changes nothing and writes
  * nothing). `last_update` is the latest publication time of the events applied, not the time of the
- * write, so a replay of the data lake yields the same document, whatever the order.
+ * write, so a replay of the data lake yields the same document, whatever the order. Only the ticket
+ * travels: Postgres sets it into the document, so a booking of n tickets costs this process the
+ * same per event as a booking of one.
  */
-async function updateTicket(trx: Transaction, table: string, locked: LockedBooking, ticketId: string, update: TicketChange): Promise<void> {
-  const booking = toView(locked.payload);
-  const ticket = booking.tickets[ticketId] ?? emptyTicket();
+async function updateTicket(
+  trx: Transaction,
+  table: string,
+  locked: LockedTicket,
+  ticketId: string,
+  update: TicketChange,
+): Promise<boolean> {
+  const stored = locked.ticket;
+  const ticket: OpsTicketView = { ...emptyTicket(), ...stored };
   const changed = update.change(ticket);
-  const later = isLater(update.at, booking.last_update);
-  if (!changed && !later) return;
-  if (changed) booking.tickets[ticketId] = ticket;
-  if (later) booking.last_update = update.at;
-  await trx(table)
-    .where("booking_id", locked.booking_id)
-    .update({ payload: JSON.stringify(booking), receipt_dates: receiptDates(booking) });
-}
-
-/** The UTC days the booking's receipts were issued: what the receipt_issue_date filter finds on an index. */
-function receiptDates(booking: OpsBookingView): string[] {
-  const days = Object.values(booking.tickets)
-    .map((ticket) => ticket.receipt_issued_at)
-    .filter((at) => at !== ZERO_TIME)
-    .map((at) => at.slice(0, 10));
-  return [...new Set(days)];
+  const later = isLater(update.at, locked.last_update ?? ZERO_TIME);
+  if (!changed && !later) return false;
+  let payload = "payload";
+  const bindings: string[] = [];
+  if (changed) {
+    payload = `jsonb_set(${payload}, ARRAY['tickets', ?], ?::jsonb)`;
+    bindings.push(ticketId, JSON.stringify(ticket));
+  }
+  if (later) {
+    payload = `jsonb_set(${payload}, '{last_update}', to_jsonb(?::text))`;
+    bindings.push(update.at);
+  }
+  const receiptMoved = changed && ticket.receipt_issued_at !== (stored?.receipt_issued_at ?? ZERO_TIME);
+  const receiptDates = receiptMoved
+    ? `, receipt_dates = ARRAY(
+        SELECT DISTINCT left(t.ticket->>'receipt_issued_at', 10)::date FROM jsonb_each(payload->'tickets') AS t(ticket_id, ticket)
+        WHERE t.ticket_id <> ? AND t.ticket->>'receipt_issued_at' <> ? UNION SELECT ?::date)`
+    : "";
+  if (receiptMoved) bindings.push(ticketId, ZERO_TIME, RECEIPT_DAY(ticket.receipt_issued_at));
+  await trx.raw(`UPDATE ?? SET payload = ${payload}${receiptDates} WHERE booking_id = ?`, [table, ...bindings, locked.booking_id]);
+  return true;
 }
 
 /** Sets `field` (and its companions) to `value` when it is earlier than what the ticket holds; `at` is the event's time. */
@@ -147,8 +181,11 @@ function earliest(at: string, field: TimeField, value: string, companions: Parti
 
 /** Applies a ticket event to the booking holding the ticket; skipped for a ticket of no booking, retried until its booking arrives otherwise. */
 async function onTicketOfAnyBooking(trx: Transaction, table: string, ticketId: string, update: TicketChange) {
-  const locked = await lockBookingOfTicket(trx, table, ticketId);
-  if (locked) return updateTicket(trx, table, locked, ticketId, update);
+  const locked = await lockTicket(trx, table, ticketId);
+  if (locked) {
+    await updateTicket(trx, table, locked, ticketId, update);
+    return;
+  }
   if (await isTicketWithoutBooking(trx, ticketId)) return;
   throw new MissingInReadModel(`no booking in the read model holds ticket ${ticketId} yet`);
 }
@@ -174,7 +211,7 @@ export const applyToOpsReadModel = {
       await trx(TICKETS_WITHOUT_BOOKING).insert({ ticket_id: event.ticket_id }).onConflict("ticket_id").ignore();
       return;
     }
-    const locked = await lockBooking(trx, table, event.booking_id);
+    const locked = await lockTicketOfBooking(trx, table, event.booking_id, event.ticket_id);
     if (!locked) throw new MissingInReadModel(`read model for booking ${event.booking_id} does not exist yet`);
     await updateTicket(
       trx,

@@ -19,6 +19,7 @@ import { writeToOutbox } from "../../lib/messaging/outbox.ts";
 import { deadLetters } from "../support/effects.ts";
 import { eventually, quiet, startTestSystem, type TestSystem } from "../support/system.ts";
 import { maxDeliveriesOf } from "../../lib/messaging/consumer.ts";
+import { migrationSource } from "../../migrations/index.ts";
 
 let sys: TestSystem;
 test.before(async () => {
@@ -272,5 +273,52 @@ test.serial(
       404,
       { error: "booking not found" },
     ]);
+  },
+);
+
+test.serial(
+  "a receipt replaced by an earlier one moves its booking from the later day to the earlier one in the receipt date filter",
+  async (t) => {
+    const bookingId = randomUUID();
+    const [first, second] = [randomUUID(), randomUUID()];
+    await bookingMade(bookingId);
+    await confirmed(bookingId, first);
+    await confirmed(bookingId, second);
+    await eventually(async () => Object.keys((await opsBooking(bookingId))?.tickets ?? {}).length === 2);
+    await publish(TicketReceiptIssued_v1, { ticket_id: first, receipt_number: "R-1", issued_at: "2032-01-05T10:00:00Z" });
+    await publish(TicketReceiptIssued_v1, { ticket_id: second, receipt_number: "R-2", issued_at: "2032-01-07T10:00:00Z" });
+    await eventually(async () => (await ticketOf(bookingId, second))?.receipt_number === "R-2");
+    await publish(TicketReceiptIssued_v1, { ticket_id: second, receipt_number: "R-2a", issued_at: "2032-01-03T10:00:00Z" });
+    await eventually(async () => (await ticketOf(bookingId, second))?.receipt_number === "R-2a");
+
+    const bookingsOn = async (day: string) =>
+      (await sys.http("GET", `/api/ops/bookings?receipt_issue_date=${day}`)).body.map((b: OpsBookingView) => b.booking_id);
+    t.deepEqual(await bookingsOn("2032-01-03"), [bookingId]);
+    t.deepEqual(await bookingsOn("2032-01-05"), [bookingId]);
+    t.deepEqual(await bookingsOn("2032-01-07"), []);
+  },
+);
+
+test.serial(
+  "documents stored before migration 039 keep getting their tickets' events: the migration maps their tickets to them",
+  async (t) => {
+    await eventually(() => quiet(sys));
+    const db = sys.node.runtime.db;
+    const bookingId = randomUUID();
+    const ticketId = randomUUID();
+    const payload = {
+      booking_id: bookingId,
+      booked_at: "2026-01-01T00:00:00Z",
+      tickets: { [ticketId]: { customer_email: "m@example.com" } },
+    };
+    await db("read_model_ops_bookings").insert({ booking_id: bookingId, booked_at: payload.booked_at, payload: JSON.stringify(payload) });
+    const name = "20261207_039_ops_ticket_bookings";
+    await db.migrate.down({ name, migrationSource, disableMigrationsListValidation: true } as never);
+    await db.migrate.up({ name, migrationSource, disableMigrationsListValidation: true } as never);
+
+    await publish(TicketPrinted_v1, { ticket_id: ticketId, file_name: "kept.html" });
+    await eventually(async () => (await ticketOf(bookingId, ticketId))?.printed_file_name === "kept.html");
+    t.is((await ticketOf(bookingId, ticketId))?.customer_email, "m@example.com");
+    t.deepEqual(await deadLetters(sys, durable("OnTicketPrinted")), []);
   },
 );

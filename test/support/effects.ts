@@ -72,6 +72,7 @@ const EFFECT_TABLES = [
   "tickets",
   "read_model_ops_bookings",
   "ops_tickets_without_booking",
+  "ops_ticket_bookings",
   "ops_read_model_rebuilds",
   "events",
   "outbox",
