@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Transaction } from "../database/db.ts";
+import { atCommit, sqlLiteral } from "../database/opening-transaction.ts";
 import type { Topology } from "./topology.ts";
 import { newHeader, type BodyOf, type MessageContract, type MessageHeader, type PayloadOf } from "../../contracts/index.ts";
 import { newCorrelationId } from "../observability/correlation-id.ts";
@@ -50,7 +51,8 @@ export async function writeToOutbox<C extends MessageContract>(
 
 /**
  * Writes many messages into the outbox with one INSERT (one statement, one notify), each validated
- * and given its metadata as `writeToOutbox` does. Returns them in order.
+ * and given its metadata as `writeToOutbox` does. Returns them in order. The INSERT goes with the
+ * transaction's COMMIT when it can: nobody reads the rows before, and it saves a round trip.
  */
 export async function writeAllToOutbox<C extends MessageContract>(
   trx: Transaction,
@@ -59,8 +61,19 @@ export async function writeAllToOutbox<C extends MessageContract>(
 ): Promise<{ messageId: string; payload: PayloadOf<C> }[]> {
   if (entries.length === 0) return [];
   const rows = entries.map((entry) => outboxRow(topology, entry));
-  await trx("outbox").insert(rows.map((row) => row.row));
+  if (!atCommit(trx, insertStatement(rows.map(({ row }) => row)))) await trx("outbox").insert(rows.map(({ row }) => row));
   return rows.map(({ row, payload }) => ({ messageId: row.message_id, payload }));
+}
+
+const OUTBOX_COLUMNS = ["kind", "message_id", "metadata", "name", "payload", "subject"] as const;
+
+/** The INSERT knex would send, its values written in as literals (for `atCommit`). */
+function insertStatement(rows: ReturnType<typeof outboxRow>["row"][]): string {
+  const values = rows.map(
+    (row) =>
+      `(${OUTBOX_COLUMNS.map((column) => sqlLiteral(column === "metadata" ? JSON.stringify(row.metadata) : row[column])).join(", ")})`,
+  );
+  return `INSERT INTO outbox (${OUTBOX_COLUMNS.join(", ")}) VALUES ${values.join(", ")}`;
 }
 
 function outboxRow<C extends MessageContract>(topology: Topology, { message, origin = {}, trace }: OutboxEntry<C>) {

@@ -1,10 +1,10 @@
-// A transaction that opens with a statement sent together with BEGIN, against a real Postgres: one
-// round trip for both, the statement's rows handed to the work, and everything else a transaction
-// does (commit, rollback, savepoints, a failed statement) unchanged. Serial: the statement counts
-// listen on the shared pool.
+// A transaction that opens with a statement sent together with BEGIN, and statements sent with its
+// COMMIT, against a real Postgres: one round trip for each pair, the opening statement's rows handed
+// to the work, and everything else a transaction does (commit, rollback, savepoints, a failed
+// statement) unchanged. Serial: the statement counts listen on the shared pool.
 import test from "ava";
 import type { Database } from "../../lib/database/db.ts";
-import { sqlLiteral, transactionOpeningWith } from "../../lib/database/opening-transaction.ts";
+import { atCommit, sqlLiteral, transactionOpeningWith } from "../../lib/database/opening-transaction.ts";
 import { openTestDatabase } from "../support/system.ts";
 
 let db: Database;
@@ -98,4 +98,63 @@ test.serial("savepoints inside it and plain transactions beside it begin as knex
   t.true(sent.some((sql) => /^SAVEPOINT/.test(sql)));
   t.true(sent.some((sql) => /^ROLLBACK TO SAVEPOINT/.test(sql)));
   t.is(sent.filter((sql) => /^BEGIN;$/.test(sql)).length, 1, "the plain transaction's own BEGIN");
+});
+
+const plainMark = (key: string) => `INSERT INTO marks (key) VALUES (${sqlLiteral(key)})`;
+
+test.serial("statements given to atCommit go with COMMIT in one round trip, in order, after the transaction's own work", async (t) => {
+  const key = `it's a "?" and a \\ ? $1 ${"x".repeat(20)}`;
+  let seenBeforeCommit = true;
+  const sent = await statementsOf(() =>
+    transactionOpeningWith(db, insertMark("with-tail"), async (trx) => {
+      t.true(atCommit(trx, plainMark(key)));
+      t.true(atCommit(trx, `UPDATE marks SET key = key || '-then' WHERE key = ${sqlLiteral(key)}`));
+      seenBeforeCommit = (await trx("marks").where({ key }).first()) !== undefined;
+    }),
+  );
+  t.false(seenBeforeCommit, "not sent before the commit");
+  t.true(await marked(`${key}-then`), "sent literally (no ? rewritten), in order");
+  t.true(await marked("with-tail"));
+  t.is(sent.length, 3, "BEGIN with the opening, the read, the tail with COMMIT");
+  t.regex(sent[2]!, /^INSERT INTO marks[\s\S]*;\nCOMMIT$/);
+});
+
+test.serial("a rolled-back transaction sends none of its commit statements", async (t) => {
+  await t.throwsAsync(
+    db.transaction(async (trx) => {
+      atCommit(trx, plainMark("never"));
+      throw new Error("roll back");
+    }),
+    { message: "roll back" },
+  );
+  t.false(await marked("never"));
+});
+
+test.serial(
+  "a commit statement that fails fails the commit, keeps nothing of the transaction, and leaves the connection usable",
+  async (t) => {
+    await db("marks").insert({ key: "taken" });
+    const error = await t.throwsAsync(
+      transactionOpeningWith(db, insertMark("undone"), async (trx) => {
+        atCommit(trx, plainMark("taken"));
+      }),
+    );
+    t.regex(String(error?.message), /duplicate key/);
+    t.false(await marked("undone"));
+    for (let i = 0; i < 4; i++) {
+      await db.transaction(async (trx) => {
+        atCommit(trx, plainMark(`after-failed-commit-${i}`));
+      });
+      t.true(await marked(`after-failed-commit-${i}`));
+    }
+  },
+);
+
+test.serial("inside a savepoint atCommit declines, so the caller writes at once and the savepoint can undo it", async (t) => {
+  await db.transaction(async (trx) => {
+    await trx.transaction(async (savepoint) => {
+      t.false(atCommit(savepoint, plainMark("in-savepoint-tail")));
+    });
+  });
+  t.false(await marked("in-savepoint-tail"));
 });
