@@ -6,24 +6,17 @@ import type { Knex } from "knex";
  * from the documents already stored (the live read model and a rebuild in progress).
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(`
-    CREATE TABLE ops_ticket_bookings (
-      ticket_id TEXT PRIMARY KEY,
-      booking_id UUID NOT NULL
+  await knex.raw(`CREATE TABLE ops_ticket_bookings (ticket_id TEXT PRIMARY KEY, booking_id UUID NOT NULL)`);
+  for (const table of ["read_model_ops_bookings", "read_model_ops_bookings_rebuild"]) {
+    if (!(await knex.schema.hasTable(table))) continue;
+    await knex.raw(
+      `INSERT INTO ops_ticket_bookings (ticket_id, booking_id)
+         SELECT DISTINCT ON (held.ticket_id) held.ticket_id, b.booking_id
+         FROM ?? b, jsonb_object_keys(b.payload->'tickets') AS held(ticket_id)
+         ORDER BY held.ticket_id, b.booking_id
+       ON CONFLICT (ticket_id) DO NOTHING`,
+      [table],
     );
-    INSERT INTO ops_ticket_bookings (ticket_id, booking_id)
-      SELECT DISTINCT ON (held.ticket_id) held.ticket_id, b.booking_id
-      FROM read_model_ops_bookings b, jsonb_object_keys(b.payload->'tickets') AS held(ticket_id)
-      ORDER BY held.ticket_id, b.booking_id;
-  `);
-  if (await knex.schema.hasTable("read_model_ops_bookings_rebuild")) {
-    await knex.raw(`
-      INSERT INTO ops_ticket_bookings (ticket_id, booking_id)
-        SELECT DISTINCT ON (held.ticket_id) held.ticket_id, b.booking_id
-        FROM read_model_ops_bookings_rebuild b, jsonb_object_keys(b.payload->'tickets') AS held(ticket_id)
-        ORDER BY held.ticket_id, b.booking_id
-      ON CONFLICT (ticket_id) DO NOTHING;
-    `);
   }
 }
 

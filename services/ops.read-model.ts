@@ -125,8 +125,6 @@ interface TicketChange {
   change: (ticket: OpsTicketView) => boolean;
 }
 
-const RECEIPT_DAY = (value: string) => value.slice(0, 10);
-
 /**
  * Writes the ticket back when the event changed something (a redelivery changes nothing and writes
  * nothing). `last_update` is the latest publication time of the events applied, not the time of the
@@ -134,18 +132,12 @@ const RECEIPT_DAY = (value: string) => value.slice(0, 10);
  * travels: Postgres sets it into the document, so a booking of n tickets costs this process the
  * same per event as a booking of one.
  */
-async function updateTicket(
-  trx: Transaction,
-  table: string,
-  locked: LockedTicket,
-  ticketId: string,
-  update: TicketChange,
-): Promise<boolean> {
+async function updateTicket(trx: Transaction, table: string, locked: LockedTicket, ticketId: string, update: TicketChange): Promise<void> {
   const stored = locked.ticket;
   const ticket: OpsTicketView = { ...emptyTicket(), ...stored };
   const changed = update.change(ticket);
   const later = isLater(update.at, locked.last_update ?? ZERO_TIME);
-  if (!changed && !later) return false;
+  if (!changed && !later) return;
   let payload = "payload";
   const bindings: string[] = [];
   if (changed) {
@@ -157,15 +149,15 @@ async function updateTicket(
     bindings.push(update.at);
   }
   const receiptMoved = changed && ticket.receipt_issued_at !== (stored?.receipt_issued_at ?? ZERO_TIME);
-  const receiptDates = receiptMoved
-    ? `, receipt_dates = ARRAY(
-        SELECT DISTINCT left(t.ticket->>'receipt_issued_at', 10)::date FROM jsonb_each(payload->'tickets') AS t(ticket_id, ticket)
-        WHERE t.ticket_id <> ? AND t.ticket->>'receipt_issued_at' <> ? UNION SELECT ?::date)`
-    : "";
-  if (receiptMoved) bindings.push(ticketId, ZERO_TIME, RECEIPT_DAY(ticket.receipt_issued_at));
+  const receiptDates = receiptMoved ? RECEIPT_DATES_WITH_TICKET : "";
+  if (receiptMoved) bindings.push(ticketId, ZERO_TIME, ticket.receipt_issued_at.slice(0, 10));
   await trx.raw(`UPDATE ?? SET payload = ${payload}${receiptDates} WHERE booking_id = ?`, [table, ...bindings, locked.booking_id]);
-  return true;
 }
+
+/** The UTC days of the other tickets' receipts and the day of this one's (bindings: ticket id, zero time, day). */
+const RECEIPT_DATES_WITH_TICKET = `, receipt_dates = ARRAY(
+  SELECT DISTINCT left(t.ticket->>'receipt_issued_at', 10)::date FROM jsonb_each(payload->'tickets') AS t(ticket_id, ticket)
+  WHERE t.ticket_id <> ? AND t.ticket->>'receipt_issued_at' <> ? UNION SELECT ?::date)`;
 
 /** Sets `field` (and its companions) to `value` when it is earlier than what the ticket holds; `at` is the event's time. */
 function earliest(at: string, field: TimeField, value: string, companions: Partial<OpsTicketView> = {}): TicketChange {
@@ -182,10 +174,7 @@ function earliest(at: string, field: TimeField, value: string, companions: Parti
 /** Applies a ticket event to the booking holding the ticket; skipped for a ticket of no booking, retried until its booking arrives otherwise. */
 async function onTicketOfAnyBooking(trx: Transaction, table: string, ticketId: string, update: TicketChange) {
   const locked = await lockTicket(trx, table, ticketId);
-  if (locked) {
-    await updateTicket(trx, table, locked, ticketId, update);
-    return;
-  }
+  if (locked) return updateTicket(trx, table, locked, ticketId, update);
   if (await isTicketWithoutBooking(trx, ticketId)) return;
   throw new MissingInReadModel(`no booking in the read model holds ticket ${ticketId} yet`);
 }
